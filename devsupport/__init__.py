@@ -1,0 +1,1 @@
+"""Development and test support that production never imports."""

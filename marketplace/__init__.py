@@ -1,0 +1,76 @@
+"""Handle Exchange: the marketplace where released social-media handles are sold."""
+from __future__ import annotations
+
+import logging
+
+
+def create_app(config: dict | None = None):
+    """Build the app; `config` overrides settings (tests pass theirs here)."""
+    # Imported here, not at the top, so `python -m marketplace` can monkey-patch for gevent
+    # before Flask, Socket.IO or Redis import the socket and ssl modules.
+    from flask import Flask
+
+    from .config import INSTANCE, ROOT, Config, check_production
+    from .extensions import babel, csrf, db, login_manager, migrate, socketio
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE),
+    )
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    check_production(app.config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        # SQLite has no pre-ping worth having; it also needs check_same_thread off for the pool.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"check_same_thread": False}}
+
+    from .clock import SystemClock
+    from .live import SocketIOSink
+
+    app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
+
+    db.init_app(app)
+    from . import db as _db_settings  # noqa: F401 - registers the SQLite pragmas
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    babel.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=app.config.get("REDIS_URL"),
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        # Same-origin only: a page on another site cannot open a bidding socket with our cookie.
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
+        # Browsers ask for permessage-deflate; it roughly doubles CPU per message on fan-out.
+        websocket_compression=False,
+        http_compression=False,
+        logger=False,
+        engineio_logger=False,
+    )
+    app.extensions["live_sink"] = app.config.get("LIVE_SINK") or SocketIOSink(socketio)
+
+    from . import auth, web
+    from .api import bp as api_bp
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .lots import bp as lots_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(lots_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)  # the API checks CSRF itself, only for cookie-authenticated writes
+    auth.setup_login(login_manager)
+    web.setup(app)
+
+    from . import cli
+    cli.register(app)
+
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

@@ -1,0 +1,71 @@
+"""The embedded run: `python -m marketplace` serves the app with gevent on one process.
+
+Monkey-patching must happen before anything else imports sockets or threads.
+"""
+from gevent import monkey
+
+monkey.patch_all()
+
+import psycogreen.gevent  # noqa: E402
+
+psycogreen.gevent.patch_psycopg()
+
+import atexit  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+from marketplace import create_app  # noqa: E402
+from marketplace.extensions import socketio  # noqa: E402
+
+log = logging.getLogger("marketplace.serve")
+
+
+def _wait_for_port(host: str, port: int, seconds: float) -> bool:
+    """Wait until something listens on host:port."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def start_fake_stripe(port: int) -> str:
+    """Start localstripe as a child process on 127.0.0.1 and return its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "devsupport.fake_stripe", "--port", str(port)])
+    atexit.register(proc.terminate)
+    if not _wait_for_port("127.0.0.1", port, 15):
+        raise SystemExit(f"the fake Stripe server did not start on port {port}")
+    log.info("fake Stripe server (localstripe) on http://127.0.0.1:%s", port)
+    return f"http://127.0.0.1:{port}"
+
+
+def main() -> None:
+    """Start the fake Stripe server if needed, make sure the admin and demo data exist, serve."""
+    overrides = {"SOCKETIO_ASYNC_MODE": "gevent"}
+    if not os.environ.get("STRIPE_SECRET_KEY") and not os.environ.get("STRIPE_API_BASE"):
+        overrides["STRIPE_API_BASE"] = start_fake_stripe(int(os.environ.get("LOCALSTRIPE_PORT", "8420")))
+        overrides["STRIPE_SECRET_KEY"] = "sk_test_localstripe"
+        overrides["STRIPE_PUBLISHABLE_KEY"] = "pk_test_localstripe"
+    app = create_app(overrides)
+    with app.app_context():
+        from marketplace.wiring import accounts
+        accounts().ensure_admin(app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
+        if app.config["DEMO_DATA"]:
+            from marketplace.demo import seed
+            log.info(seed())
+    if app.config["RUN_WORKER"]:
+        from marketplace.worker import Worker
+        socketio.start_background_task(Worker(app).run_forever)
+    host = os.environ.get("HOST", "127.0.0.1")
+    log.info("Handle Exchange on http://%s:%s (admin: %s)", host, app.config["PORT"], app.config["ADMIN_EMAIL"])
+    socketio.run(app, host=host, port=app.config["PORT"], use_reloader=False, log_output=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+"""Admin pages: create lots from released handles, edit reserves, read the audit log."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,6 @@
+"""The public JSON API, version 1 (API.md)."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from . import routes  # noqa: E402,F401

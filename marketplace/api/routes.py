@@ -1,0 +1,201 @@
+"""JSON endpoints: parse, call a service, answer. Errors share one shape."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+from flask import jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from ..db import transaction
+from ..errors import BadRequest, Forbidden, ServiceError
+from ..extensions import csrf, db
+from ..models import IdempotentResponse
+from ..validation import page_args, require_object
+from ..wiring import accounts, bidding, clock, listings
+from . import bp
+
+# Endpoints anyone may call without a session, so CSRF does not apply to them.
+_NO_SESSION_ENDPOINTS = {"api.create_user", "api.create_token"}
+
+
+def error(status: int, code: str, message: str):
+    """The API's error answer."""
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):
+    return error(exc.status, exc.code, exc.message)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc):
+    return error(400, "csrf_failed", "The CSRF token is missing or wrong; reload the page, or use a bearer token.")
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+    return error(exc.code or 500, code.get(exc.code, "http_error"), exc.description or exc.name)
+
+
+@bp.before_request
+def _check_csrf():
+    """Cookie-authenticated writes need the CSRF token; bearer-token requests do not."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in _NO_SESSION_ENDPOINTS:
+        return None
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
+    csrf.protect()
+    return None
+
+
+def body() -> dict:
+    """The request's JSON object, or a 400 saying what is wrong."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("invalid_json", "Send a JSON object with Content-Type: application/json.")
+    return require_object(data)
+
+
+def signed_in(view):
+    """401 unless a user is signed in (cookie or bearer token)."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return error(401, "not_signed_in", "Sign in, or send Authorization: Bearer <token>.")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def admin_only(view):
+    """403 unless the signed-in user is an admin."""
+    @functools.wraps(view)
+    @signed_in
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            raise Forbidden("admins_only", "Only admins may do this.")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def idempotent(view):
+    """Replay the first answer to a write retried with the same Idempotency-Key."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(*args, **kwargs)
+        if len(key) > 100:
+            raise BadRequest("invalid_key", "The Idempotency-Key is at most 100 characters.")
+        fingerprint = hashlib.sha256(request.method.encode() + request.path.encode() + request.get_data()).hexdigest()
+        seen = db.session.execute(select(IdempotentResponse).where(
+            IdempotentResponse.user_id == current_user.id, IdempotentResponse.key == key)).scalar_one_or_none()
+        if seen is not None:
+            if seen.request_fingerprint != fingerprint:
+                return error(422, "idempotency_key_reused", "This Idempotency-Key was used for a different request.")
+            return jsonify(json.loads(seen.body_json)), seen.status_code
+        response, status = view(*args, **kwargs)
+        if status < 500:
+            with transaction():
+                db.session.add(IdempotentResponse(
+                    user_id=current_user.id, key=key, request_fingerprint=fingerprint, status_code=status,
+                    body_json=json.dumps(response.get_json()), created_at=clock().now()))
+        return response, status
+    return wrapper
+
+
+def user_json(user) -> dict:
+    """The public shape of the signed-in user."""
+    return {"id": user.id, "email": user.email, "display_name": user.display_name, "alias": user.alias,
+            "roles": user.roles, "has_payment_method": False, "verified": user.verified}
+
+
+@bp.post("/users")
+def create_user():
+    """Register."""
+    data = body()
+    user = accounts().register(data.get("email"), data.get("password"), data.get("display_name"))
+    return jsonify({"id": user.id, "email": user.email, "display_name": user.display_name,
+                    "alias": user.alias}), 201
+
+
+@bp.post("/tokens")
+def create_token():
+    """Exchange email and password for a bearer token."""
+    data = body()
+    user = accounts().authenticate(data.get("email"), data.get("password"))
+    if user is None:
+        return error(401, "invalid_credentials", "Wrong email or password.")
+    return jsonify({"token": accounts().issue_token(user)}), 201
+
+
+@bp.get("/me")
+@signed_in
+def me():
+    """Who am I."""
+    return jsonify(user_json(current_user))
+
+
+@bp.get("/me/bids")
+@signed_in
+def my_bids():
+    """Lots I bid on."""
+    page, per_page = page_args(request.args)
+    return jsonify(bidding().my_bids(current_user, page, per_page))
+
+
+@bp.get("/lots")
+def list_lots():
+    """A page of lots, filtered and sorted."""
+    page, per_page = page_args(request.args)
+    args = request.args
+    return jsonify(listings().search(status=args.get("status") or None, kind=args.get("kind") or None,
+                                     q=args.get("q") or None, sort=args.get("sort") or "ending_soon",
+                                     page=page, per_page=per_page))
+
+
+@bp.get("/lots/<int:lot_id>")
+def get_lot(lot_id: int):
+    """One lot."""
+    return jsonify(listings().view(lot_id, admin=current_user.is_authenticated and current_user.is_admin))
+
+
+@bp.post("/lots/<int:lot_id>/bids")
+@signed_in
+def place_bid(lot_id: int):
+    """Bid a proxy maximum; the Idempotency-Key header (or `key`) makes retries count once."""
+    data = body()
+    key = request.headers.get("Idempotency-Key") or data.get("key")
+    result = bidding().place(current_user, lot_id, data.get("max_amount_cents"), key)
+    return jsonify(result.to_dict()), 200 if result.replayed else 201
+
+
+@bp.get("/lots/<int:lot_id>/bids")
+def bid_history(lot_id: int):
+    """The lot's public bid history with its hash chain."""
+    listings().get(lot_id)
+    page, per_page = page_args(request.args)
+    return jsonify(bidding().history(lot_id, page, per_page))
+
+
+@bp.post("/admin/lots")
+@admin_only
+@idempotent
+def admin_create_lot():
+    """An admin lists a released handle."""
+    listing = listings().create(current_user, body())
+    return jsonify(listings().view(listing.id, admin=True)), 201
+
+
+@bp.patch("/admin/lots/<int:lot_id>")
+@admin_only
+def admin_update_lot(lot_id: int):
+    """An admin edits a lot (the reserve, mostly)."""
+    listings().update(current_user, lot_id, body())
+    return jsonify(listings().view(lot_id, admin=True)), 200

@@ -1,0 +1,30 @@
+"""Accounts: register, sign in, sign out; session cookie and bearer-token users."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+
+def setup_login(login_manager) -> None:
+    """Teach Flask-Login to load users from the session and from bearer tokens."""
+    from ..extensions import db
+    from ..models import User
+    from ..wiring import accounts
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        """A user from the session cookie."""
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    @login_manager.request_loader
+    def load_user_from_token(request):
+        """A user from `Authorization: Bearer <token>`."""
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and len(header) < 200:
+            return accounts().user_for_token(header[len("Bearer "):].strip())
+        return None
+
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,62 @@
+"""Pages for signing in and out and registering."""
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import ServiceError
+from ..wiring import accounts
+from . import bp
+from .forms import LoginForm, RegisterForm
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a relative `next` so sign-in cannot redirect off-site."""
+    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("lots.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("lots.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts().authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("Wrong email or password."))
+        else:
+            login_user(user, remember=True)
+            flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("lots.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts().register(form.email.data, form.password.data, form.display_name.data)
+        except ServiceError as exc:
+            form.email.errors.append(exc.message)
+        else:
+            login_user(user, remember=True)
+            flash(_("Your account is ready. Your public bidder name is %(alias)s.", alias=user.alias), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/register.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out (a POST with a CSRF token, so another site cannot sign you out)."""
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("lots.index"))

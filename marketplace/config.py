@@ -1,0 +1,67 @@
+"""Settings from environment variables, with safe defaults for the embedded run."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url_from_env() -> str:
+    """The database URL: DATABASE_URL, or a SQLite file in instance/."""
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'marketplace.db'}"
+    # Heroku-style URLs name the dialect "postgres"; SQLAlchemy wants "postgresql".
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    return url
+
+
+class Config:
+    """Defaults for development; every value can be overridden from the environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = database_url_from_env()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    PORT = int(os.environ.get("PORT", "5000"))
+    ADMIN_EMAIL = os.environ.get("MARKETPLACE_ADMIN_EMAIL", "admin@example.com")
+    ADMIN_PASSWORD = os.environ.get("MARKETPLACE_ADMIN_PASSWORD", "admin-password")
+    DEMO_DATA = _env_bool("MARKETPLACE_DEMO_DATA", True)
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY") or None
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+    # The in-process worker closes due lots; production runs it as its own command.
+    RUN_WORKER = _env_bool("MARKETPLACE_RUN_WORKER", True)
+    WORKER_INTERVAL_SECONDS = float(os.environ.get("MARKETPLACE_WORKER_INTERVAL", "0.25"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ["en"]
+    ENV_NAME = os.environ.get("MARKETPLACE_ENV", "development")
+    DEFAULT_FIXED_PRICE_CENTS = 50_000_00
+    DEFAULT_SOFT_CLOSE_SECONDS = 300
+
+
+def check_production(config: dict) -> None:
+    """Refuse to start in production without real secrets."""
+    if config.get("ENV_NAME") != "production":
+        return
+    problems = []
+    if config.get("SECRET_KEY") in (None, "", "dev-only-not-secret"):
+        problems.append("SECRET_KEY")
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        problems.append("DATABASE_URL (PostgreSQL)")
+    if not config.get("STRIPE_SECRET_KEY"):
+        problems.append("STRIPE_SECRET_KEY")
+    if problems:
+        raise RuntimeError("production needs these settings: " + ", ".join(problems))

@@ -1,0 +1,62 @@
+"""One transaction per use case, and the database settings both backends need."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+# SQLite has no row locks: the embedded run (one process) serialises writers with this lock.
+# Under gevent it is monkey-patched into a cooperative lock.
+_sqlite_write_lock = threading.RLock()
+
+
+def is_sqlite() -> bool:
+    """Say whether the bound database is SQLite."""
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction(publisher=None):
+    """Run a use case in one transaction; publish its events only after commit."""
+    session = db.session
+    lock = _sqlite_write_lock if is_sqlite() else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            if publisher is not None:
+                publisher.discard()
+            raise
+    finally:
+        if lock is not None:
+            lock.release()
+    if publisher is not None:
+        publisher.flush()
+
+
+def lock_for_update(query, skip_locked: bool = False):
+    """Add FOR UPDATE on PostgreSQL; SQLite relies on the process lock above."""
+    if is_sqlite():
+        return query
+    return query.with_for_update(skip_locked=skip_locked)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL lets readers run beside the writer; a busy timeout rides out a CLI writing."""
+    module = type(dbapi_connection).__module__
+    if "sqlite" not in module:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

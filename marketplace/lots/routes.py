@@ -1,0 +1,90 @@
+"""Market pages: the lot list, a lot, bid confirmation, my bids."""
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..errors import ServiceError
+from ..validation import dollars_to_cents, page_args
+from ..wiring import bidding, listings
+from . import bp
+
+
+@bp.route("/")
+def index():
+    """The market: search, filter, sort and page through lots."""
+    args = request.args
+    status = args.get("status") or "live"
+    try:
+        page, per_page = page_args({"page": args.get("page", 1), "per_page": 24})
+        result = listings().search(status=None if status == "all" else status, kind=args.get("kind") or None,
+                                   q=args.get("q") or None, sort=args.get("sort") or "ending_soon",
+                                   page=page, per_page=per_page)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("lots.index"))
+    return render_template("lots/index.html", result=result, status=status, kind=args.get("kind") or "",
+                           q=args.get("q") or "", sort=args.get("sort") or "ending_soon")
+
+
+@bp.route("/lots/<int:lot_id>")
+def lot(lot_id: int):
+    """One lot, live."""
+    try:
+        view = listings().view(lot_id)
+    except ServiceError:
+        abort(404)
+    history = bidding().history(lot_id, page=1, per_page=20)
+    return render_template("lots/lot.html", lot=view, history=history, bid_key=secrets.token_urlsafe(12))
+
+
+@bp.route("/lots/<int:lot_id>/bid/confirm", methods=["POST"])
+@login_required
+def confirm_bid(lot_id: int):
+    """Without JavaScript: show exactly what a bid commits to before placing it."""
+    try:
+        view = listings().view(lot_id)
+        amount = dollars_to_cents(request.form.get("max_amount"))
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("lots.lot", lot_id=lot_id))
+    return render_template("lots/confirm.html", lot=view, amount_cents=amount,
+                           key=request.form.get("key") or secrets.token_urlsafe(12))
+
+
+@bp.route("/lots/<int:lot_id>/bid", methods=["POST"])
+@login_required
+def place_bid(lot_id: int):
+    """Place a confirmed bid; a double submit with the same key counts once."""
+    try:
+        amount = int(request.form.get("max_amount_cents", ""))
+    except ValueError:
+        flash(_("That amount could not be read; please bid again."), "error")
+        return redirect(url_for("lots.lot", lot_id=lot_id))
+    try:
+        result = bidding().place(current_user, lot_id, amount, request.form.get("key") or None)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        if result.leading:
+            flash(_("Your bid is in: you lead at %(price)s.",
+                    price=format_cents(result.lot["current_price_cents"])), "success")
+        else:
+            flash(_("Your bid is in, but another bidder's maximum is higher: the price is now %(price)s.",
+                    price=format_cents(result.lot["current_price_cents"])), "warning")
+    return redirect(url_for("lots.lot", lot_id=lot_id))
+
+
+@bp.route("/me/bids")
+@login_required
+def my_bids_page():
+    """The lots I bid on, and whether I lead."""
+    page, _per = page_args({"page": request.args.get("page", 1), "per_page": 25})
+    return render_template("lots/my_bids.html", result=bidding().my_bids(current_user, page=page, per_page=25))
+
+
+def format_cents(cents: int | None) -> str:
+    """Dollars for messages (pages use the `usd` filter)."""
+    from ..web import usd
+    return usd(cents)

@@ -1,0 +1,329 @@
+"""Database models (SQLAlchemy 2.0 style). Money columns are integer cents named *_cents."""
+from __future__ import annotations
+
+import enum
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, so SQLite and PostgreSQL compare alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Convert an aware datetime to naive UTC for storage."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use the injected clock")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        """Mark stored values as UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Role(enum.StrEnum):
+    """What a user may do.
+
+    buyer: bids and buys (every user); seller: lists handles they own; admin: runs the market.
+    """
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    ADMIN = "admin"
+
+
+class ListingKind(enum.StrEnum):
+    """How a lot sells.
+
+    auction: timed proxy-bid auction; fixed: a set price, first checkout wins;
+    dutch: a price that halves every half-life down to a floor, first buyer wins.
+    """
+
+    AUCTION = "auction"
+    FIXED = "fixed"
+    DUTCH = "dutch"
+
+
+class Eligibility(enum.StrEnum):
+    """Who may bid or buy on a lot.
+
+    registered: any signed-in user; verified: verified buyers only; organisations: verified
+    organisations only.
+    """
+
+    REGISTERED = "registered"
+    VERIFIED = "verified"
+    ORGANISATIONS = "organisations"
+
+
+class User(db.Model):
+    """A person using the marketplace; `alias` is the public name in bid histories."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80))
+    alias: Mapped[str] = mapped_column(String(40), unique=True)
+    roles_csv: Mapped[str] = mapped_column("roles", String(80), default="buyer")
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Accounts known to belong to the same person (shill-bidding guard): same id in this column.
+    linked_group: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    # Flask-Login's interface.
+    is_active = True
+    is_anonymous = False
+    is_authenticated = True
+
+    def get_id(self) -> str:
+        """Return the session id for Flask-Login."""
+        return str(self.id)
+
+    @property
+    def roles(self) -> list[str]:
+        """The user's roles, in a stable order."""
+        return sorted({r for r in self.roles_csv.split(",") if r})
+
+    def has_role(self, role: Role | str) -> bool:
+        """Say whether the user holds a role."""
+        return str(role) in self.roles
+
+    def add_role(self, role: Role | str) -> None:
+        """Grant a role."""
+        self.roles_csv = ",".join(sorted(set(self.roles) | {str(role)}))
+
+    @property
+    def is_admin(self) -> bool:
+        """Say whether the user runs the market."""
+        return self.has_role(Role.ADMIN)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class PlatformAccount(db.Model):
+    """An account on the social platform (the registry's embedded default)."""
+
+    __tablename__ = "platform_accounts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # The marketplace user who controls this platform account, if linked.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Handle(db.Model):
+    """A handle on the platform; `name` is the case-folded key, `display` keeps the casing."""
+
+    __tablename__ = "handles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(15), unique=True)
+    display: Mapped[str] = mapped_column(String(15))
+    # None: released into the marketplace's pool (the platform holds it for sale).
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("platform_accounts.id"), index=True
+    )
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[PlatformAccount | None] = relationship()
+
+
+class Listing(db.Model):
+    """A lot: one handle offered by auction, at a fixed price, or at a falling (Dutch) price.
+
+    Engine state is stored in columns; `current_price_cents` and `leader_id` are written back
+    after every engine step so lists can sort and filter in SQL. `closed_status` is empty while
+    the lot runs; scheduled and live follow from the clock.
+    """
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        Index("ix_listings_open_ends", "closed_status", "ends_at"),
+        Index("ix_listings_handle_name", "handle_name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handle_id: Mapped[int] = mapped_column(ForeignKey("handles.id"))
+    handle_name: Mapped[str] = mapped_column(String(15))
+    handle_display: Mapped[str] = mapped_column(String(15))
+    kind: Mapped[str] = mapped_column(String(16))
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    eligibility: Mapped[str] = mapped_column(String(16), default=Eligibility.REGISTERED.value)
+    start_price_cents: Mapped[int] = mapped_column(BigInteger)
+    reserve_cents: Mapped[int | None] = mapped_column(BigInteger)
+    buy_now_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    floor_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    half_life_seconds: Mapped[int | None] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    soft_close_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    closed_status: Mapped[str | None] = mapped_column(String(16))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    current_price_cents: Mapped[int] = mapped_column(BigInteger)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    bid_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_order: Mapped[int] = mapped_column(Integer, default=1)
+    winner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    final_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    hold_buyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    handle: Mapped[Handle] = relationship()
+    seller: Mapped[User | None] = relationship(foreign_keys=[seller_id])
+    leader: Mapped[User | None] = relationship(foreign_keys=[leader_id])
+    winner: Mapped[User | None] = relationship(foreign_keys=[winner_id])
+
+
+class ProxyBid(db.Model):
+    """A bidder's current maximum on an auction (private; never shown to others)."""
+
+    __tablename__ = "proxy_bids"
+    __table_args__ = (UniqueConstraint("listing_id", "bidder_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    bidder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    max_cents: Mapped[int] = mapped_column(BigInteger)
+    order: Mapped[int] = mapped_column("bid_order", Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Bid(db.Model):
+    """One accepted bid: an entry in the lot's public, hash-chained history.
+
+    `amount_cents` is the lot's price right after the bid; `max_cents` is the bidder's private
+    maximum. `idempotency_key` makes a retried bid (double click, client retry) count once.
+    """
+
+    __tablename__ = "bids"
+    __table_args__ = (
+        UniqueConstraint("listing_id", "seq"),
+        UniqueConstraint("bidder_id", "idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    bidder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(40))
+    max_cents: Mapped[int] = mapped_column(BigInteger)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+
+
+class LotEvent(db.Model):
+    """A broadcast event kept for catch-up: a client that missed seq N asks for it again."""
+
+    __tablename__ = "lot_events"
+    __table_args__ = (UniqueConstraint("listing_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    payload_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def payload(self) -> dict:
+        """The event body as sent to clients."""
+        return json.loads(self.payload_json)
+
+
+class Notification(db.Model):
+    """A private notice to a user (outbid, won, ...), also pushed live to their room."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
+    payload_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def payload(self) -> dict:
+        """The notice's details."""
+        return json.loads(self.payload_json)
+
+
+class AuditEntry(db.Model):
+    """Who did what to what, and why: every admin action writes one."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(120))
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+
+    actor: Mapped[User | None] = relationship()
+
+    @property
+    def details(self) -> dict:
+        """The entry's details."""
+        return json.loads(self.details_json)
+
+
+class IdempotentResponse(db.Model):
+    """The first answer to a write sent with an Idempotency-Key, replayed for retries."""
+
+    __tablename__ = "idempotent_responses"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,121 @@
+"""Accounts: registration, sign-in, API tokens and the admin from settings."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from ..db import transaction
+from ..errors import BadRequest, Conflict
+from ..models import ApiToken, Role, User
+
+_hasher = PasswordHasher()
+# A hash to verify against when the email is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+
+_ADJECTIVES = ["Amber", "Brisk", "Calm", "Dapper", "Eager", "Fleet", "Gentle", "Hardy", "Ivory",
+               "Jolly", "Keen", "Lucky", "Mellow", "Noble", "Opal", "Plucky", "Quiet", "Rapid",
+               "Sunny", "Tidy", "Upbeat", "Vivid", "Witty", "Zesty"]
+_ANIMALS = ["Badger", "Crane", "Dolphin", "Falcon", "Gecko", "Heron", "Ibex", "Jaguar", "Koala",
+            "Lynx", "Marten", "Narwhal", "Otter", "Puffin", "Quail", "Raven", "Stoat", "Tapir",
+            "Urchin", "Vole", "Walrus", "Yak", "Zebra"]
+
+
+def normalise_email(raw: object) -> str:
+    """Validate an email address and return it in lower case."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise BadRequest("invalid_email", "Enter a valid email address.")
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise BadRequest("invalid_email", f"Enter a valid email address ({exc}).") from None
+    return result.normalized.lower()
+
+
+def hash_token(raw: str) -> str:
+    """The stored form of an API token."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class AccountService:
+    """Registers users, checks passwords and issues API tokens."""
+
+    def __init__(self, session, clock):
+        self.session = session
+        self.clock = clock
+
+    def _new_alias(self) -> str:
+        """A public alias that says nothing about the person."""
+        for _ in range(50):
+            alias = (secrets.choice(_ADJECTIVES) + secrets.choice(_ANIMALS)
+                     + str(secrets.randbelow(90) + 10))
+            taken = self.session.execute(select(User.id).where(User.alias == alias)).first()
+            if not taken:
+                return alias
+        return "Bidder" + secrets.token_hex(4)
+
+    def register(self, email: object, password: object, display_name: object,
+                 roles: tuple[str, ...] = (Role.BUYER,)) -> User:
+        """Create a user, refusing bad input and taken emails."""
+        email = normalise_email(email)
+        if not isinstance(password, str) or not (MIN_PASSWORD <= len(password) <= MAX_PASSWORD):
+            raise BadRequest("invalid_password",
+                             f"Choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+        if not isinstance(display_name, str) or not (1 <= len(display_name.strip()) <= 80):
+            raise BadRequest("invalid_display_name", "Give a display name of 1 to 80 characters.")
+        with transaction():
+            exists = self.session.execute(select(User.id).where(User.email == email)).first()
+            if exists:
+                raise Conflict("email_taken", "An account with this email already exists.")
+            user = User(email=email, password_hash=_hasher.hash(password),
+                        display_name=display_name.strip(), alias=self._new_alias(),
+                        roles_csv=",".join(sorted(str(r) for r in roles)),
+                        created_at=self.clock.now())
+            self.session.add(user)
+        return user
+
+    def authenticate(self, email: object, password: object) -> User | None:
+        """Return the user whose email and password match, or None."""
+        if not isinstance(email, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
+            return None
+        user = self.session.execute(
+            select(User).where(User.email == email.strip().lower())
+        ).scalar_one_or_none()
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return user
+
+    def issue_token(self, user: User) -> str:
+        """Create an API token; only its hash is kept, so it is shown once."""
+        raw = "hx_" + secrets.token_urlsafe(32)
+        with transaction():
+            self.session.add(ApiToken(user_id=user.id, token_hash=hash_token(raw),
+                                      created_at=self.clock.now()))
+        return raw
+
+    def user_for_token(self, raw: str) -> User | None:
+        """The user a bearer token belongs to, if any."""
+        token = self.session.execute(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+        ).scalar_one_or_none()
+        return token.user if token else None
+
+    def ensure_admin(self, email: str, password: str) -> User:
+        """Make sure the admin named in the settings exists and holds the admin role."""
+        email = normalise_email(email)
+        user = self.session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
+        if user is None:
+            return self.register(email, password, "Administrator", roles=(Role.BUYER, Role.ADMIN))
+        if not user.is_admin:
+            with transaction():
+                user.add_role(Role.ADMIN)
+        return user

@@ -1,0 +1,215 @@
+"""Lots: admins create and edit them; everyone lists, searches and views them."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from auctions import RuleViolation
+
+from .. import validation as v
+from ..audit import audit
+from ..db import lock_for_update, transaction
+from ..errors import Conflict, NotFound, ServiceError, from_rule
+from ..models import Eligibility, Handle, Listing, ListingKind, User
+from ..registry import DatabaseRegistry, parse_handle
+from .lots import aliases, engine_lot, lot_view, proxies_by_listing, record_event
+
+STATUSES = ("scheduled", "live", "ended", "sold", "unsold", "cancelled")
+SORTS = ("ending_soon", "newest", "price_asc", "price_desc")
+DEFAULT_AUCTION_HOURS = 72
+
+
+class ListingService:
+    """Creates, edits, lists and shows lots."""
+
+    def __init__(self, session, clock, publisher):
+        self.session = session
+        self.clock = clock
+        self.publisher = publisher
+
+    # ---- reading -------------------------------------------------------------------------
+    def get(self, lot_id: object) -> Listing:
+        """A listing by id, or 404."""
+        if isinstance(lot_id, bool) or not isinstance(lot_id, int):
+            raise NotFound("lot_not_found", "There is no such lot.")
+        listing = self.session.get(Listing, lot_id)
+        if listing is None:
+            raise NotFound("lot_not_found", "There is no such lot.")
+        return listing
+
+    def views(self, listings: list[Listing], admin: bool = False) -> list[dict]:
+        """Public shapes of several lots, with two queries in all."""
+        now = self.clock.now()
+        proxies = proxies_by_listing(
+            self.session, [lst.id for lst in listings if lst.kind == ListingKind.AUCTION])
+        users = aliases(self.session, [u for lst in listings for u in (lst.leader_id, lst.winner_id, lst.seller_id)])
+        return [lot_view(lst, engine_lot(lst, proxies.get(lst.id, ())), now, users, admin) for lst in listings]
+
+    def view(self, lot_id: object, admin: bool = False) -> dict:
+        """The public shape of one lot."""
+        return self.views([self.get(lot_id)], admin)[0]
+
+    def status_filter(self, status: str):
+        """SQL for a lot status; scheduled and live follow from the clock."""
+        now = self.clock.now()
+        open_ = Listing.closed_status.is_(None)
+        if status == "scheduled":
+            return and_(open_, Listing.starts_at > now)
+        if status == "live":
+            return and_(open_, Listing.starts_at <= now, or_(Listing.ends_at.is_(None), Listing.ends_at > now))
+        if status == "ended":
+            # Closing happens within a second of the end; until then the lot counts as ended.
+            return or_(Listing.closed_status == "ended", and_(open_, Listing.ends_at <= now))
+        return Listing.closed_status == status
+
+    def search(self, status: str | None = None, kind: str | None = None, q: str | None = None,
+               sort: str = "ending_soon", page: int = 1, per_page: int = 50) -> dict:
+        """A page of lots, filtered and sorted."""
+        if status is not None and status not in STATUSES:
+            raise ServiceError("invalid_field", f"'status' must be one of: {', '.join(STATUSES)}.", 400)
+        if kind is not None and kind not in [k.value for k in ListingKind]:
+            raise ServiceError("invalid_field", "'kind' must be one of: auction, fixed, dutch.", 400)
+        if sort not in SORTS:
+            raise ServiceError("invalid_field", f"'sort' must be one of: {', '.join(SORTS)}.", 400)
+        query = select(Listing)
+        if status:
+            query = query.where(self.status_filter(status))
+        if kind:
+            query = query.where(Listing.kind == kind)
+        if q:
+            term = q.strip().lstrip("@").lower()[:15]
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Listing.handle_name.like(f"%{escaped}%", escape="\\"))
+        order = {
+            "ending_soon": (Listing.ends_at.is_(None), Listing.ends_at.asc(), Listing.id.asc()),
+            "newest": (Listing.created_at.desc(), Listing.id.desc()),
+            "price_asc": (Listing.current_price_cents.asc(), Listing.id.asc()),
+            "price_desc": (Listing.current_price_cents.desc(), Listing.id.desc()),
+        }[sort]
+        total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = self.session.execute(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).scalars().all()
+        return {"items": self.views(rows), "page": page, "per_page": per_page, "total": total}
+
+    def released_handles(self, limit: int = 200) -> list[Handle]:
+        """Handles in the pool that no open or sold lot holds: what an admin can list."""
+        taken = select(Listing.handle_id).where(
+            or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))
+        return list(self.session.execute(
+            select(Handle).where(Handle.account_id.is_(None), Handle.id.not_in(taken))
+            .order_by(Handle.name).limit(limit)).scalars())
+
+    # ---- writing -------------------------------------------------------------------------
+    def create(self, admin: User, data: object) -> Listing:
+        """An admin lists a released handle as an auction, fixed-price or Dutch lot."""
+        data = v.require_object(data)
+        now = self.clock.now()
+        name, _ = parse_handle(data.get("handle"))
+        kind = v.choice(data, "kind", [k.value for k in ListingKind], default="auction")
+        eligibility = v.choice(data, "eligibility", [e.value for e in Eligibility], default="registered")
+        starts_at = v.timestamp(data, "starts_at", default=now)
+        fields = dict(kind=kind, eligibility=eligibility, starts_at=starts_at, seller_id=None,
+                      created_by_id=admin.id, created_at=now)
+        if kind == ListingKind.AUCTION:
+            start = v.cents(data, "start_price_cents")
+            fields.update(
+                start_price_cents=start,
+                reserve_cents=v.cents(data, "reserve_cents", required=False),
+                buy_now_price_cents=v.cents(data, "buy_now_price_cents", required=False),
+                ends_at=v.timestamp(data, "ends_at", default=starts_at + timedelta(hours=DEFAULT_AUCTION_HOURS)),
+                soft_close_seconds=v.integer(data, "soft_close_seconds", default=300, maximum=3600),
+                current_price_cents=start,
+            )
+            if fields["buy_now_price_cents"] is not None and fields["buy_now_price_cents"] <= start:
+                raise ServiceError("invalid_buy_now", "The buy-now price must be above the start price.", 422)
+        elif kind == ListingKind.FIXED:
+            price = v.cents(data, "price_cents", required=False) or v.cents(
+                data, "start_price_cents", required=False) or 50_000_00
+            fields.update(start_price_cents=price, current_price_cents=price,
+                          ends_at=v.timestamp(data, "ends_at"))
+        else:
+            start = v.cents(data, "start_price_cents")
+            floor = v.cents(data, "floor_price_cents")
+            if floor > start:
+                raise ServiceError("invalid_floor", "The floor price must not be above the start price.", 422)
+            fields.update(start_price_cents=start, floor_price_cents=floor, current_price_cents=start,
+                          half_life_seconds=v.integer(data, "half_life_seconds", default=3600,
+                                                      minimum=1, maximum=365 * 86400),
+                          ends_at=v.timestamp(data, "ends_at"))
+        if fields.get("ends_at") is not None and fields["ends_at"] <= max(starts_at, now):
+            raise ServiceError("invalid_time", "The end time must be in the future and after the start.", 422)
+
+        with transaction(self.publisher):
+            handle = DatabaseRegistry(self.session).lookup(name)
+            if handle is None:
+                raise NotFound("unknown_handle", f"@{name} is not in the registry.")
+            if not handle.released:
+                raise Conflict("handle_not_released", f"@{handle.display} still belongs to an account; "
+                                                      "only released handles can be listed.")
+            if handle.protected and eligibility != Eligibility.ORGANISATIONS:
+                raise ServiceError("protected_handle", f"@{handle.display} is protected: it may be offered "
+                                                       "to verified organisations only.", 422)
+            busy = self.session.execute(select(Listing.id).where(
+                Listing.handle_id == handle.id,
+                or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))).first()
+            if busy:
+                raise Conflict("handle_listed", f"@{handle.display} already has a lot (#{busy[0]}).")
+            listing = Listing(handle_id=handle.id, handle_name=handle.name, handle_display=handle.display,
+                              **fields)
+            try:
+                engine_lot(listing)  # the engine checks the lot's own consistency
+            except RuleViolation as exc:
+                raise from_rule(exc) from None
+            self.session.add(listing)
+            self.session.flush()
+            audit(self.session, now, admin, "lot.create", f"lot:{listing.id}",
+                  {"handle": handle.name, "kind": kind, "reserve_cents": fields.get("reserve_cents")})
+        return listing
+
+    def update(self, admin: User, lot_id: object, data: object) -> Listing:
+        """An admin changes a lot that has not ended (the reserve, mostly); audited."""
+        data = v.require_object(data)
+        editable = {"reserve_cents", "buy_now_price_cents", "ends_at"}
+        unknown = set(data) - editable
+        if unknown:
+            raise ServiceError("invalid_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", 400)
+        with transaction(self.publisher):
+            listing = self.session.execute(
+                lock_for_update(select(Listing).where(Listing.id == self.get(lot_id).id))).scalar_one()
+            now = self.clock.now()
+            if listing.closed_status or (listing.ends_at and listing.ends_at <= now):
+                raise Conflict("ended", "This lot has ended; it can no longer be changed.")
+            changes = {}
+            if "reserve_cents" in data:
+                if listing.kind != ListingKind.AUCTION:
+                    raise ServiceError("wrong_kind", "Only auctions have a reserve price.", 422)
+                listing.reserve_cents = v.cents(data, "reserve_cents", required=False)
+                changes["reserve_cents"] = listing.reserve_cents
+            if "buy_now_price_cents" in data:
+                if listing.bid_count:
+                    raise Conflict("buy_now_unavailable", "Buy-now cannot change once bidding has started.")
+                listing.buy_now_price_cents = v.cents(data, "buy_now_price_cents", required=False)
+                changes["buy_now_price_cents"] = listing.buy_now_price_cents
+            if "ends_at" in data:
+                ends_at = v.timestamp(data, "ends_at")
+                if ends_at is None or ends_at <= now:
+                    raise ServiceError("invalid_time", "The end time must be in the future.", 422)
+                listing.ends_at = ends_at
+                changes["ends_at"] = data["ends_at"]
+            self.session.flush()
+            proxies = proxies_by_listing(self.session, [listing.id])[listing.id]
+            try:
+                lot = engine_lot(listing, proxies)
+            except RuleViolation as exc:
+                raise from_rule(exc) from None
+            if listing.kind == ListingKind.AUCTION:
+                listing.current_price_cents = lot.current_price_cents
+            audit(self.session, now, admin, "lot.update", f"lot:{listing.id}", changes)
+            # Watchers see the new reserve status and price at once.
+            users = aliases(self.session, [listing.leader_id, listing.seller_id])
+            view = lot_view(listing, lot, now, users)
+            record_event(self.session, self.publisher, listing, "lot_updated",
+                         {k: view.get(k) for k in ("current_price_cents", "min_next_bid_cents", "reserve_met",
+                                                   "buy_now_price_cents", "ends_at")}, now)
+        return listing
+

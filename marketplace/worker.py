@@ -1,0 +1,39 @@
+"""The worker loop: closes due lots (later: settlement, release sweeps, inquiry answers)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """Runs the periodic jobs; safe to run in several processes at once."""
+
+    def __init__(self, app, stop: threading.Event | None = None):
+        self.app = app
+        self.interval = app.config.get("WORKER_INTERVAL_SECONDS", 0.25)
+        self.stop = stop or threading.Event()
+
+    def run_once(self) -> int:
+        """One pass of every job; returns how many lots were closed."""
+        from .wiring import closing
+        with self.app.app_context():
+            try:
+                return closing().close_due()
+            finally:
+                db.session.remove()
+
+    def run_forever(self) -> None:
+        """Loop until stopped; a failing pass is logged and retried, never fatal."""
+        log.info("worker started (every %.2fs)", self.interval)
+        while not self.stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - the loop must survive a database blip
+                log.exception("worker pass failed; retrying")
+                time.sleep(min(5.0, self.interval * 10))
+            time.sleep(self.interval)
