@@ -40,6 +40,14 @@ def create_app(config: dict | None = None):
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     babel.init_app(app)
+    # Blueprints (and their Socket.IO handlers) are imported before socketio.init_app: handlers
+    # declared before the first init_app are kept and bound to every app's server (tests build many).
+    from . import auth, web
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .lots import bp as lots_bp
+
     socketio.init_app(
         app,
         message_queue=app.config.get("REDIS_URL"),
@@ -53,12 +61,6 @@ def create_app(config: dict | None = None):
         engineio_logger=False,
     )
     app.extensions["live_sink"] = app.config.get("LIVE_SINK") or SocketIOSink(socketio)
-
-    from . import auth, web
-    from .api import bp as api_bp
-    from .admin import bp as admin_bp
-    from .auth import bp as auth_bp
-    from .lots import bp as lots_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(lots_bp)

@@ -43,7 +43,12 @@ def transaction(publisher=None):
 
 
 def lock_for_update(query, skip_locked: bool = False):
-    """Add FOR UPDATE on PostgreSQL; SQLite relies on the process lock above."""
+    """Add FOR UPDATE on PostgreSQL (SQLite relies on the process lock above).
+
+    populate_existing: a row already in the session is overwritten with what was just read
+    under the lock, never used stale.
+    """
+    query = query.execution_options(populate_existing=True)
     if is_sqlite():
         return query
     return query.with_for_update(skip_locked=skip_locked)

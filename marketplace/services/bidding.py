@@ -107,7 +107,7 @@ class BiddingService:
             after = outcome.lot
             self._write(listing, proxies, after, user, now)
             self._record(listing, user, amount, key, after, outcome.events, now)
-        return self._result(listing, proxies, user)
+            return self._result(listing, proxies, user)  # under the lock: after commit, others' bids interleave
 
     def _write(self, listing: Listing, proxies: list[ProxyBid], after, user: User, now) -> None:
         """Store the bidder's new maximum and the lot's new state."""

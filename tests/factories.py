@@ -1,0 +1,48 @@
+"""Small factories for test data, through the same services the app uses."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from marketplace.extensions import db
+from marketplace.models import Role
+from marketplace.registry import DatabaseRegistry
+from marketplace.wiring import accounts, clock, listings
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def make_user(email: str | None = None, admin: bool = False, name: str = "Tester"):
+    """A registered user (and admin when asked)."""
+    email = email or f"user{next(_counter)}@example.com"
+    roles = (Role.BUYER, Role.ADMIN) if admin else (Role.BUYER,)
+    return accounts().register(email, PASSWORD, name, roles=roles)
+
+
+def released_handle(name: str | None = None, protected: bool = False):
+    """A handle in the platform's pool, ready to list."""
+    name = name or f"h{next(_counter)}"
+    registry = DatabaseRegistry(db.session)
+    row = registry.add_released(name, clock().now() - timedelta(days=31), protected=protected)
+    db.session.commit()
+    return row
+
+
+def make_auction(admin=None, minutes: int = 60, start_cents: int = 100_000, reserve_cents=None,
+                 buy_now_cents=None, soft_close_seconds: int = 300, handle: str | None = None, **extra):
+    """A live auction on a fresh released handle."""
+    admin = admin or make_user(admin=True)
+    handle = handle or released_handle().display
+    data = {"handle": handle, "kind": "auction", "start_price_cents": start_cents,
+            "reserve_cents": reserve_cents, "buy_now_price_cents": buy_now_cents,
+            "soft_close_seconds": soft_close_seconds,
+            "ends_at": (clock().now() + timedelta(minutes=minutes)).isoformat(), **extra}
+    return listings().create(admin, data)
+
+
+def login(client, user, password: str = PASSWORD):
+    """Sign a test client in through the sign-in form."""
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
