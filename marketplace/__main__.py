@@ -10,9 +10,9 @@ import psycogreen.gevent  # noqa: E402
 
 psycogreen.gevent.patch_psycopg()
 
-import atexit  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -22,6 +22,19 @@ from marketplace import create_app  # noqa: E402
 from marketplace.extensions import socketio  # noqa: E402
 
 log = logging.getLogger("marketplace.serve")
+_children: list[subprocess.Popen] = []
+
+
+def _stop(signum, frame):
+    """On SIGTERM or Ctrl-C, stop the fake Stripe server too, then exit."""
+    for child in _children:
+        child.terminate()
+    for child in _children:
+        try:
+            child.wait(5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    os._exit(0)
 
 
 def _wait_for_port(host: str, port: int, seconds: float) -> bool:
@@ -38,7 +51,7 @@ def _wait_for_port(host: str, port: int, seconds: float) -> bool:
 def start_fake_stripe(port: int) -> str:
     """Start localstripe as a child process on 127.0.0.1 and return its base URL."""
     proc = subprocess.Popen([sys.executable, "-m", "devsupport.fake_stripe", "--port", str(port)])
-    atexit.register(proc.terminate)
+    _children.append(proc)
     if not _wait_for_port("127.0.0.1", port, 15):
         raise SystemExit(f"the fake Stripe server did not start on port {port}")
     log.info("fake Stripe server (localstripe) on http://127.0.0.1:%s", port)
@@ -47,6 +60,8 @@ def start_fake_stripe(port: int) -> str:
 
 def main() -> None:
     """Start the fake Stripe server if needed, make sure the admin and demo data exist, serve."""
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     overrides = {"SOCKETIO_ASYNC_MODE": "gevent"}
     if not os.environ.get("STRIPE_SECRET_KEY") and not os.environ.get("STRIPE_API_BASE"):
         overrides["STRIPE_API_BASE"] = start_fake_stripe(int(os.environ.get("LOCALSTRIPE_PORT", "8420")))

@@ -1,177 +1,31 @@
-"""Shared fixtures: an app per test on SQLite and on PostgreSQL, clients, and helpers.
+"""Fixtures: an app per test on SQLite and on PostgreSQL, and its clients.
 
 Integration tests take the `app` fixture, which runs each test twice: once on a SQLite file
-and once on the PostgreSQL server at 127.0.0.1:5432 (database `test`). Without PostgreSQL the
-second run skips with the reason, except under CI=true, where a missing service fails.
+and once on this run's PostgreSQL database. Without PostgreSQL the second run skips with the
+reason, except under CI=true, where a missing service fails. Helpers live in tests/support.py.
 """
 from __future__ import annotations
 
-import os
-import shutil
-from datetime import UTC, datetime
-
 import pytest
 
+from tests import support
 from marketplace.clock import FrozenClock
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# Each test run gets its own database on the server, so two runs (a developer's and CI's, or
-# parallel sessions) never truncate each other's tables.
-PG_DATABASE = f"hx_test_{os.getpid()}"
-PG_URL = PG_SERVER_URL.rsplit("/", 1)[0] + "/" + PG_DATABASE
-_pg_created = False
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-def need(service: str, problem: str | None) -> None:
-    """Skip (or, under CI, fail) when a real service the test needs is missing."""
-    if problem is None:
-        return
-    message = f"{service} is not available: {problem}"
-    if IN_CI:
-        pytest.fail(message + " (CI=true: a missing service is a failure)", pytrace=False)
-    pytest.skip(message)
-
-
-def _pg_admin(sql: str) -> None:
-    """Run one statement on the server's own database, outside a transaction."""
-    import psycopg2
-
-    conn = psycopg2.connect(PG_SERVER_URL, connect_timeout=3)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-def postgres_problem() -> str | None:
-    """None when PostgreSQL answers (creating this run's database), else why not."""
-    global _pg_created
-    if _pg_created:
-        return None
-    try:
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-        _pg_admin(f"CREATE DATABASE {PG_DATABASE}")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
-        return f"{PG_SERVER_URL}: {exc.__class__.__name__}: {str(exc).strip()[:200]}"
-    _pg_created = True
-    return None
+from tests.support import PG_URL, make_app, need, postgres_problem
 
 
 def pytest_sessionfinish(session, exitstatus):
     """Drop this run's PostgreSQL database."""
-    if _pg_created:
+    if support.pg_created():
         try:
-            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+            support.pg_admin(f"DROP DATABASE IF EXISTS {support.PG_DATABASE} WITH (FORCE)")
         except Exception:  # noqa: BLE001 - best effort; the next run of this pid drops it
             pass
-
-
-def redis_problem() -> str | None:
-    """None when Redis answers, else why not."""
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except Exception as exc:  # noqa: BLE001
-        return f"{REDIS_URL}: {exc.__class__.__name__}: {exc}"
-    return None
-
-
-def chromium_problem() -> str | None:
-    """None when Debian's Chromium is installed, else why not."""
-    if shutil.which("chromium") is None:
-        return "no chromium on PATH (make test installs Debian's package: apt-get install -y chromium)"
-    return None
-
-
-_schema_ready: set[str] = set()
-
-
-def _reset_schema(app) -> None:
-    """Build the schema once per backend per run, through the migrations."""
-    from flask_migrate import upgrade
-    from sqlalchemy import text
-
-    from marketplace.extensions import db
-
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-
-
-def _empty_tables(app) -> None:
-    """Remove every row a test wrote (faster than rebuilding the schema)."""
-    from sqlalchemy import text
-
-    from marketplace.extensions import db
-
-    with app.app_context():
-        db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in tables:
-                    conn.execute(text(f"DELETE FROM {name}"))
-                conn.execute(text("DELETE FROM sqlite_sequence")) if conn.execute(text(
-                    "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory) -> str:
     """A SQLite file for this test run."""
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-
-
-def isolated_client_class():
-    """A FlaskClient that pushes a fresh app context around each request.
-
-    The test itself holds an app context (for factories); without this, requests would reuse
-    it and share `g` (and so the signed-in user) and the database session with the test.
-    """
-    from flask.testing import FlaskClient
-
-    class Client(FlaskClient):
-        def open(self, *args, **kwargs):
-            ctx = self.application.app_context()
-            ctx.push()
-            try:
-                return super().open(*args, **kwargs)
-            finally:
-                ctx.pop()
-
-    return Client
-
-
-def make_app(database_url: str, **overrides):
-    """An app for tests: frozen clock, threading Socket.IO, no in-process worker."""
-    from marketplace import create_app
-
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 20},
-        "CLOCK": FrozenClock(T0),
-        "SOCKETIO_ASYNC_MODE": "threading",
-        "REDIS_URL": None,
-        "RUN_WORKER": False,
-        "WTF_CSRF_ENABLED": False,
-        "DEMO_DATA": False,
-    }
-    config.update(overrides)
-    application = create_app(config)
-    application.test_client_class = isolated_client_class()
-    return application
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -193,16 +47,16 @@ def app(backend, sqlite_url, app_config):
     """The app on this test's database, with empty tables."""
     url = PG_URL if backend == "postgresql" else sqlite_url
     application = make_app(url, **app_config)
-    if url not in _schema_ready:
-        _reset_schema(application)
-        _schema_ready.add(url)
+    if url not in support.SCHEMA_READY:
+        support.reset_schema(application)
+        support.SCHEMA_READY.add(url)
     ctx = application.app_context()
     ctx.push()
     try:
         yield application
     finally:
         ctx.pop()
-        _empty_tables(application)
+        support.empty_tables(application)
         with application.app_context():
             from marketplace.extensions import db
             db.engine.dispose()
@@ -219,27 +73,3 @@ def client(app):
     """A test client (cookie session)."""
     return app.test_client()
 
-
-def socket_client(app, flask_client=None):
-    """A Socket.IO test client whose every call runs in a fresh app context (like the HTTP one).
-
-    With `flask_client` it shares that client's cookies, so it is signed in as the same user.
-    """
-    from flask_socketio.test_client import SocketIOTestClient
-
-    from marketplace.extensions import socketio
-
-    class Client(SocketIOTestClient):
-        def connect(self, *args, **kwargs):
-            with app.app_context():
-                return super().connect(*args, **kwargs)
-
-        def emit(self, *args, **kwargs):
-            with app.app_context():
-                return super().emit(*args, **kwargs)
-
-        def disconnect(self, *args, **kwargs):
-            with app.app_context():
-                return super().disconnect(*args, **kwargs)
-
-    return Client(app, socketio, flask_test_client=flask_client)

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from ..errors import ServiceError
@@ -27,8 +28,8 @@ class LotForm(FlaskForm):
     """A new lot from a released handle."""
 
     handle = StringField(_l("Handle"), validators=[DataRequired()])
-    kind = SelectField(_l("Kind"), choices=[("auction", _l("Live auction")), ("fixed", _l("Fixed price")),
-                                            ("dutch", _l("Dutch (falling price)"))])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice("auction", _l("Live auction")), SelectChoice("fixed", _l("Fixed price")),
+                                            SelectChoice("dutch", _l("Dutch (falling price)"))])
     start_price = DollarField(_l("Start price (USD)"))
     reserve = DollarField(_l("Reserve (USD, hidden from bidders)"))
     buy_now = DollarField(_l("Buy-now price (USD, until the first bid)"))
@@ -40,9 +41,9 @@ class LotForm(FlaskForm):
                                    format="%Y-%m-%dT%H:%M")
     duration_minutes = IntegerField(_l("Runs for (minutes)"), default=60 * 24 * 3,
                                     validators=[Optional(), NumberRange(min=1, max=60 * 24 * 60)])
-    eligibility = SelectField(_l("Who may bid"), choices=[("registered", _l("Any signed-in buyer")),
-                                                          ("verified", _l("Verified buyers")),
-                                                          ("organisations", _l("Verified organisations"))])
+    eligibility = SelectField(_l("Who may bid"), choices=[SelectChoice("registered", _l("Any signed-in buyer")),
+                                                          SelectChoice("verified", _l("Verified buyers")),
+                                                          SelectChoice("organisations", _l("Verified organisations"))])
     submit = SubmitField(_l("Create lot"))
 
 

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import transaction
 from ..errors import BadRequest, Conflict
@@ -70,15 +71,19 @@ class AccountService:
                              f"Choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
         if not isinstance(display_name, str) or not (1 <= len(display_name.strip()) <= 80):
             raise BadRequest("invalid_display_name", "Give a display name of 1 to 80 characters.")
-        with transaction():
-            exists = self.session.execute(select(User.id).where(User.email == email)).first()
-            if exists:
-                raise Conflict("email_taken", "An account with this email already exists.")
-            user = User(email=email, password_hash=_hasher.hash(password),
-                        display_name=display_name.strip(), alias=self._new_alias(),
-                        roles_csv=",".join(sorted(str(r) for r in roles)),
-                        created_at=self.clock.now())
-            self.session.add(user)
+        password_hash = _hasher.hash(password)  # slow on purpose: done before the transaction
+        taken = Conflict("email_taken", "An account with this email already exists.")
+        try:
+            with transaction():
+                if self.session.execute(select(User.id).where(User.email == email)).first():
+                    raise taken
+                user = User(email=email, password_hash=password_hash, display_name=display_name.strip(),
+                            alias=self._new_alias(), roles_csv=",".join(sorted(str(r) for r in roles)),
+                            created_at=self.clock.now())
+                self.session.add(user)
+        except IntegrityError:
+            # Two registrations of one email at once: the unique index decides, the loser is told.
+            raise taken from None
         return user
 
     def authenticate(self, email: object, password: object) -> User | None:
@@ -114,7 +119,11 @@ class AccountService:
         email = normalise_email(email)
         user = self.session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()
         if user is None:
-            return self.register(email, password, "Administrator", roles=(Role.BUYER, Role.ADMIN))
+            try:
+                return self.register(email, password, "Administrator", roles=(Role.BUYER, Role.ADMIN))
+            except Conflict:
+                # Another process (a second server starting) created it a moment ago.
+                user = self.session.execute(select(User).where(User.email == email)).scalar_one()
         if not user.is_admin:
             with transaction():
                 user.add_role(Role.ADMIN)

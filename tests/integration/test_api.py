@@ -208,3 +208,29 @@ def test_unknown_api_path_is_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert "error" in response.get_json()
+
+
+def test_simultaneous_registrations_of_one_email_give_one_account(app):
+    import threading
+
+    from marketplace.errors import Conflict
+    from marketplace.wiring import accounts
+
+    outcomes = []
+    barrier = threading.Barrier(4)
+
+    def register():
+        with app.app_context():
+            barrier.wait()
+            try:
+                accounts().register("race@example.com", "long-enough-pw", "Racer")
+                outcomes.append("created")
+            except Conflict:
+                outcomes.append("conflict")
+
+    threads = [threading.Thread(target=register) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "created"]

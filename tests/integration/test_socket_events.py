@@ -2,7 +2,7 @@
 import pytest
 
 from marketplace.wiring import bidding, closing
-from tests.conftest import socket_client as socket_for
+from tests.support import socket_client as socket_for
 from tests.factories import login, make_auction, make_user
 
 

@@ -1,0 +1,57 @@
+"""Browser tests: a real server process and Debian's Chromium driven by Playwright."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from marketplace.clock import SystemClock
+from tests.support import chromium_problem, make_app, need
+from tests.procs import ServerProcess
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium under Playwright (never a downloaded browser build)."""
+    need("Chromium", chromium_problem())
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The embedded app (SQLite, in-process worker) on a free port, and an app to seed it with.
+
+    Yields (server, seed_app): seed_app shares the server's database and the real clock.
+    """
+    from flask_migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    seed_app = make_app(url, CLOCK=SystemClock())
+    with seed_app.app_context():
+        upgrade()
+    server = ServerProcess("e2e", tmp_path, {
+        "DATABASE_URL": url, "MARKETPLACE_DEMO_DATA": "0", "MARKETPLACE_RUN_WORKER": "1",
+        "STRIPE_API_BASE": "http://127.0.0.1:9", "SECRET_KEY": "e2e-secret",
+        "MARKETPLACE_ADMIN_EMAIL": "admin@example.com", "MARKETPLACE_ADMIN_PASSWORD": "admin-password-1"})
+    server.start()
+    try:
+        server.wait_ready()
+        yield server, seed_app
+    finally:
+        code = server.stop()
+        if os.environ.get("E2E_SHOW_SERVER_LOG"):
+            print(server.log_text())
+        assert code is not None

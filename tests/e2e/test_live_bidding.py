@@ -1,0 +1,70 @@
+"""Two buyers in two browser windows: bids, outbid alerts and the close appear live for both."""
+import re
+from datetime import timedelta
+
+import pytest
+
+from marketplace.extensions import db
+from tests.e2e.conftest import ARTIFACTS
+from tests.factories import PASSWORD, make_auction, make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def sign_in(page, base_url: str, email: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("[data-testid=login-form] [type=submit]")
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def bid(page, dollars: str) -> None:
+    page.fill("[data-testid=bid-input]", dollars)
+    page.click("[data-testid=bid-submit]")
+    dialog = page.locator("[data-testid=confirm-dialog]")
+    dialog.wait_for(state="visible")
+    assert dollars.replace(",", "") in dialog.inner_text().replace(",", "")
+    page.click("[data-testid=confirm-bid]")
+    page.locator("[data-testid=bid-result]").wait_for(state="visible")
+
+
+def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server):
+    server, seed_app = live_server
+    with seed_app.app_context():
+        alice = make_user("alice@example.com", name="Alice")
+        bob = make_user("bob@example.com", name="Bob")
+        lot = make_auction(minutes=1, start_cents=100_000, soft_close_seconds=0)
+        # Tests control time elsewhere; here the real server's clock decides, so the lot ends soon.
+        lot.ends_at = seed_app.extensions["clock"].now() + timedelta(seconds=30)
+        db.session.commit()
+        lot_id, alice_alias, bob_alias = lot.id, alice.alias, bob.alias
+
+    alice_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    bob_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    for page, email in ((alice_page, "alice@example.com"), (bob_page, "bob@example.com")):
+        sign_in(page, server.url, email)
+        page.goto(f"{server.url}/lots/{lot_id}")
+        page.locator("[data-testid=live-badge][data-state=live]").wait_for()
+
+    bid(alice_page, "1,500")
+    # Bob's page changes without a reload: price, bid count and leader.
+    bob_page.wait_for_function(
+        "() => document.querySelector('[data-testid=bid-count]').textContent.trim().startsWith('1')")
+    assert "$1,000" in bob_page.locator("[data-testid=price]").inner_text()
+    assert alice_alias in bob_page.locator("[data-testid=leader]").inner_text()
+
+    bid(bob_page, "3,000")
+    alice_page.locator("[data-testid=outbid-alert]").wait_for(timeout=10_000)
+    alice_page.wait_for_function(
+        "() => document.querySelector('[data-testid=price]').textContent.includes('1,600')")
+    assert bob_alias in alice_page.locator("[data-testid=leader]").inner_text()
+    alice_page.screenshot(path=str(ARTIFACTS / "e2e-lot-outbid-desktop.png"))
+
+    # The countdown runs out; the worker closes the lot and both windows show the winner.
+    for page in (alice_page, bob_page):
+        page.locator("[data-testid=winner]").wait_for(state="visible", timeout=45_000)
+        assert bob_alias in page.locator("[data-testid=winner]").inner_text()
+        assert "$1,600" in page.locator("[data-testid=winner]").inner_text()
+    bob_page.screenshot(path=str(ARTIFACTS / "e2e-lot-closed-phone.png"))
+    assert alice_page.locator("[data-testid=bid-form]").is_hidden()

@@ -1,0 +1,138 @@
+"""Pages render for each kind of visitor; forms refuse bad input with a message, not a 500."""
+import pytest
+
+from marketplace.extensions import db
+from marketplace.models import AuditEntry, Listing
+from tests.factories import PASSWORD, login, make_auction, make_user, released_handle
+
+
+def test_market_lists_live_lots_and_has_empty_state(client, app):
+    empty = client.get("/")
+    assert empty.status_code == 200
+    assert 'data-testid="empty-state"' in empty.get_data(as_text=True)
+    make_auction(handle=released_handle("Aurora").display)
+    page = client.get("/?q=auro&sort=newest").get_data(as_text=True)
+    assert "@Aurora" in page
+
+
+def test_market_bad_filter_redirects_with_message(client, app):
+    response = client.get("/?sort=sideways")
+    assert response.status_code == 302
+
+
+def test_lot_page_shows_price_and_sign_in_link(client, app):
+    lot = make_auction(start_cents=1_250_000)
+    page = client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    assert "$12,500" in page
+    assert "/login?next=" in page
+
+
+def test_unknown_lot_page_is_404(client, app):
+    assert client.get("/lots/98765").status_code == 404
+
+
+def test_register_sign_in_and_out(client, app):
+    response = client.post("/register", data={"display_name": "Dana", "email": "dana@example.com",
+                                              "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 302
+    assert "Dana" in client.get("/").get_data(as_text=True)
+    assert client.post("/logout").status_code == 302
+    assert "Dana" not in client.get("/").get_data(as_text=True)
+
+
+def test_register_form_errors_are_shown(client, app):
+    response = client.post("/register", data={"display_name": "", "email": "not-an-email",
+                                              "password": "short", "confirm": "other"})
+    assert response.status_code == 400
+    assert 'data-testid="field-error"' in response.get_data(as_text=True)
+
+
+def test_wrong_password_shows_message(client, app):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": "wrong-password"})
+    assert response.status_code == 400
+    assert "Wrong email or password" in response.get_data(as_text=True)
+
+
+def test_sign_in_never_redirects_off_site(client, app):
+    user = make_user()
+    response = client.post("/login?next=//evil.example/x", data={"email": user.email, "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_bid_without_javascript_confirms_then_places(client, app):
+    lot = make_auction(start_cents=100_000)
+    login(client, make_user())
+    confirm = client.post(f"/lots/{lot.id}/bid/confirm", data={"max_amount": "$1,500.50", "key": "nojs-1"})
+    assert confirm.status_code == 200
+    assert "150050" in confirm.get_data(as_text=True)
+    placed = client.post(f"/lots/{lot.id}/bid", data={"max_amount_cents": "150050", "key": "nojs-1"})
+    assert placed.status_code == 302
+    again = client.post(f"/lots/{lot.id}/bid", data={"max_amount_cents": "150050", "key": "nojs-1"})
+    assert again.status_code == 302
+    db.session.expire_all()  # the requests wrote through their own sessions
+    assert db.session.get(Listing, lot.id).bid_count == 1
+
+
+@pytest.mark.parametrize("typed", ["", "abc", "-5", "1.234", "1e9", "NaN"])
+def test_bid_confirm_with_unreadable_amount_redirects_with_message(client, app, typed):
+    lot = make_auction()
+    login(client, make_user())
+    response = client.post(f"/lots/{lot.id}/bid/confirm", data={"max_amount": typed}, follow_redirects=True)
+    assert response.status_code == 200
+    assert 'data-testid="flash"' in response.get_data(as_text=True)
+
+
+def test_my_bids_page(client, app):
+    lot = make_auction(start_cents=100_000)
+    user = make_user()
+    login(client, user)
+    assert 'data-testid="empty-state"' in client.get("/me/bids").get_data(as_text=True)
+    client.post(f"/lots/{lot.id}/bid", data={"max_amount_cents": "150000", "key": "mb"})
+    page = client.get("/me/bids").get_data(as_text=True)
+    assert f"@{lot.handle_display}" in page and "$1,500" in page
+
+
+def test_admin_pages_need_an_admin(client, app):
+    assert client.get("/admin/").status_code == 302  # to sign in
+    login(client, make_user())
+    assert client.get("/admin/").status_code == 403
+
+
+def test_admin_creates_a_lot_from_the_form_and_edits_reserve(client, app):
+    admin = make_user(admin=True)
+    released_handle("Glacier")
+    login(client, admin)
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert "Glacier" in dashboard
+    created = client.post("/admin/lots/new", data={
+        "handle": "glacier", "kind": "auction", "start_price": "10,000", "reserve": "25,000",
+        "duration_minutes": "60", "eligibility": "registered"})
+    assert created.status_code == 302, created.get_data(as_text=True)[:2000]
+    listing = db.session.query(Listing).filter_by(handle_name="glacier").one()
+    assert listing.start_price_cents == 1_000_000 and listing.reserve_cents == 2_500_000
+    edited = client.post(f"/admin/lots/{listing.id}/reserve", data={"reserve": "20000"})
+    assert edited.status_code == 302
+    db.session.refresh(listing)
+    assert listing.reserve_cents == 2_000_000
+    actions = [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert actions == ["lot.create", "lot.update"]
+    audit_page = client.get("/admin/audit?action=lot.update").get_data(as_text=True)
+    assert "lot.update" in audit_page
+
+
+def test_admin_form_refuses_bad_amounts(client, app):
+    released_handle("Fjord")
+    login(client, make_user(admin=True))
+    response = client.post("/admin/lots/new", data={"handle": "fjord", "kind": "auction",
+                                                    "start_price": "ten dollars", "eligibility": "registered"})
+    assert response.status_code == 400
+    assert 'data-testid="field-error"' in response.get_data(as_text=True)
+
+
+def test_admin_form_reports_service_refusal(client, app):
+    login(client, make_user(admin=True))
+    response = client.post("/admin/lots/new", data={"handle": "nobody", "kind": "fixed", "price": "50000",
+                                                    "eligibility": "registered"})
+    assert response.status_code == 200
+    assert "not in the registry" in response.get_data(as_text=True)
