@@ -1,0 +1,371 @@
+/* Handle Exchange: code every page shares.
+ *
+ * One Socket.IO connection, the server's clock, money and time formatting, translated strings,
+ * countdowns, dismissable flashes and private alerts (outbid, won). Page scripts (lot.js,
+ * market.js, admin.js) use it through window.HX. Data comes from <meta> tags and data-
+ * attributes: no inline scripts, so a strict Content-Security-Policy can forbid them.
+ */
+(function () {
+  "use strict";
+
+  function meta(name) {
+    var el = document.querySelector('meta[name="' + name + '"]');
+    return el ? el.getAttribute("content") || "" : "";
+  }
+
+  var lang = document.documentElement.getAttribute("lang") || "en";
+
+  /* ---- translated strings ------------------------------------------------------------ */
+  var strings = {};
+  try {
+    strings = JSON.parse(meta("hx-i18n") || "{}");
+  } catch (err) {
+    strings = {};
+  }
+
+  /** A translated string with its {placeholders} filled in; never concatenate sentences. */
+  function t(key, params) {
+    var text = Object.prototype.hasOwnProperty.call(strings, key) ? strings[key] : key;
+    if (!params) return text;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole;
+    });
+  }
+
+  /** "1 bid" / "3 bids", using the language's plural rules for the two forms we carry. */
+  function bidsText(n) {
+    var rule = "other";
+    try {
+      rule = new Intl.PluralRules(lang).select(n);
+    } catch (err) { /* old browser: English rules below */ }
+    return t(rule === "one" ? "bids_one" : "bids_other", { n: n });
+  }
+
+  /* ---- the server's clock ------------------------------------------------------------ */
+  // Countdowns use the server's time, whatever the browser's clock says: offset = server - local.
+  var offset = 0;
+
+  function setServerTime(iso) {
+    var ms = typeof iso === "string" ? Date.parse(iso) : NaN;
+    if (!isNaN(ms)) offset = ms - Date.now();
+  }
+
+  function now() {
+    return Date.now() + offset;
+  }
+
+  setServerTime(meta("server-time"));
+
+  function parseTime(iso) {
+    if (!iso) return null;
+    var ms = Date.parse(iso);
+    return isNaN(ms) ? null : ms;
+  }
+
+  /* ---- money -------------------------------------------------------------------------- */
+  var wholeDollars = new Intl.NumberFormat("en-US", {
+    style: "currency", currency: "USD", minimumFractionDigits: 0, maximumFractionDigits: 0
+  });
+  var withCents = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+
+  /** Integer cents as dollars, like the server's `usd` filter: "$50,000", or "$1,025.50". */
+  function usd(cents) {
+    if (cents === null || cents === undefined || cents === "") return "—";
+    var n = Number(cents);
+    if (!isFinite(n)) return "—";
+    // Division happens only here, for display; amounts stay integer cents everywhere else.
+    return (n % 100 === 0 ? wholeDollars : withCents).format(n / 100);
+  }
+
+  /** What a person typed ("1,025", "$1025.50") as integer cents, or null. No floating point. */
+  function parseDollars(text) {
+    if (typeof text !== "string") return null;
+    var cleaned = text.trim().replace(/[\s,$]/g, "");
+    if (!cleaned) return null;
+    var parts = cleaned.split(".");
+    if (parts.length > 2) return null;
+    var whole = parts[0];
+    var frac = parts.length === 2 ? parts[1] : "";
+    if (!/^\d*$/.test(whole) || !/^\d{0,2}$/.test(frac) || (whole === "" && frac === "")) return null;
+    whole = whole.replace(/^0+(?=\d)/, "");
+    if (whole.length > 12) return null; // far above any bid we accept; keeps the integer exact
+    var cents = Number(whole || "0") * 100 + Number((frac + "00").slice(0, 2));
+    if (!Number.isSafeInteger(cents) || cents <= 0) return null;
+    return cents;
+  }
+
+  /* ---- time --------------------------------------------------------------------------- */
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  /** A duration for countdowns: "2d 4h 05m", "4h 05m 09s", "4m 09s". */
+  function duration(ms) {
+    var total = Math.max(0, Math.ceil(ms / 1000));
+    var d = Math.floor(total / 86400);
+    var h = Math.floor((total % 86400) / 3600);
+    var m = Math.floor((total % 3600) / 60);
+    var s = total % 60;
+    if (d > 0) return t("duration_days", { d: d, h: h, m: pad(m) });
+    if (h > 0) return t("duration_hours", { h: h, m: pad(m), s: pad(s) });
+    return t("duration_minutes", { m: m, s: pad(s) });
+  }
+
+  var dateTimeFormat = null;
+  var dateTimeSecondsFormat = null;
+  try {
+    dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+    dateTimeSecondsFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
+  } catch (err) { /* keep the server's UTC text */ }
+
+  /** An ISO time in the reader's time zone. */
+  function formatTime(iso, withSeconds) {
+    var ms = parseTime(iso);
+    if (ms === null) return "—";
+    var format = withSeconds ? dateTimeSecondsFormat : dateTimeFormat;
+    return format ? format.format(new Date(ms)) : iso;
+  }
+
+  /** Show every <time data-local-time> under root in local time; keep UTC in the tooltip. */
+  function localizeTimes(root) {
+    var nodes = (root || document).querySelectorAll("time[data-local-time]");
+    Array.prototype.forEach.call(nodes, function (el) {
+      var iso = el.getAttribute("datetime");
+      if (!iso || el.dataset.localized === iso) return;
+      el.title = el.title || el.textContent.trim();
+      el.textContent = formatTime(iso, el.getAttribute("data-local-time") === "seconds");
+      el.dataset.localized = iso;
+    });
+  }
+
+  /** A <time> element for an ISO time, shown locally. */
+  function timeElement(iso, withSeconds) {
+    var el = document.createElement("time");
+    el.setAttribute("datetime", iso || "");
+    if (withSeconds) el.setAttribute("data-local-time", "seconds");
+    else el.setAttribute("data-local-time", "");
+    el.textContent = formatTime(iso, withSeconds);
+    el.dataset.localized = iso || "";
+    return el;
+  }
+
+  /* ---- Dutch prices ------------------------------------------------------------------- */
+  /**
+   * The Dutch price at `at` (ms, server time), as the engine computes it, in integers:
+   * price = max(floor, floor_div(start, 2**n)), n = whole half-lives since the start.
+   * Returns {price, nextDrop} with nextDrop null at the floor or past the end.
+   */
+  function dutch(p, at) {
+    var start = BigInt(p.startPriceCents);
+    var floor = BigInt(p.floorPriceCents);
+    var half = BigInt(p.halfLifeSeconds) * 1000n;
+    var n = 0n;
+    if (p.startsAt !== null && at >= p.startsAt && half > 0n) {
+      n = BigInt(Math.floor(at - p.startsAt)) / half;
+    }
+    var bits = BigInt(start.toString(2).length);
+    if (n > bits) n = bits;
+    var price = start >> n;
+    if (price < floor) price = floor;
+    var nextDrop = null;
+    if (price > floor && p.startsAt !== null && half > 0n) {
+      nextDrop = p.startsAt + Number((n + 1n) * half);
+      if (p.endsAt !== null && nextDrop >= p.endsAt) nextDrop = null;
+    }
+    return { price: Number(price), nextDrop: nextDrop };
+  }
+
+  /* ---- a per-second tick, on the server's second boundaries ---------------------------- */
+  var tickers = [];
+
+  function onTick(fn) {
+    tickers.push(fn);
+  }
+
+  function tick() {
+    var at = now();
+    for (var i = 0; i < tickers.length; i++) {
+      try {
+        tickers[i](at);
+      } catch (err) {
+        if (window.console) console.error(err);
+      }
+    }
+    // Last, so countdowns that page scripts just retargeted show their new time at once.
+    updateCountdowns(at);
+    window.setTimeout(tick, 1000 - (now() % 1000) + 15);
+  }
+
+  /* Generic countdowns: <span data-countdown data-to="ISO" data-template="ends_in" data-done="closing">. */
+  var URGENT_MS = 5 * 60 * 1000;
+
+  function updateCountdowns(at) {
+    var nodes = document.querySelectorAll("[data-countdown]");
+    Array.prototype.forEach.call(nodes, function (el) {
+      var to = parseTime(el.getAttribute("data-to"));
+      if (to === null) return;
+      var left = to - at;
+      var template = el.getAttribute("data-template");
+      if (left > 0) {
+        var time = duration(left);
+        el.textContent = template ? t(template, { time: time }) : time;
+        el.classList.toggle("is-urgent", template === "ends_in" && left < URGENT_MS);
+      } else {
+        var done = el.getAttribute("data-done");
+        el.textContent = done ? t(done) : "";
+        el.classList.remove("is-urgent");
+        if (!el.hasAttribute("data-fired")) {
+          el.setAttribute("data-fired", "");
+          el.dispatchEvent(new CustomEvent("hx:countdown-done", { bubbles: true }));
+        }
+      }
+    });
+  }
+
+
+  /* ---- idempotency keys --------------------------------------------------------------- */
+  function newKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+
+  /* ---- the live badge ------------------------------------------------------------------ */
+  var badge = document.querySelector('[data-testid="live-badge"]');
+
+  function setBadge(state) {
+    if (!badge) return;
+    badge.hidden = false;
+    badge.setAttribute("data-state", state);
+    var label = badge.querySelector(".live-label");
+    if (label) label.textContent = t(state);
+    badge.title = state === "live" ? t("live_title") : state === "reconnecting" ? t("reconnecting_title") : "";
+  }
+
+  /* ---- toasts: private alerts ------------------------------------------------------------- */
+  var toastBox = document.getElementById("toasts");
+  var lotUrlPrefix = toastBox ? toastBox.getAttribute("data-lot-url-prefix") || "/lots/" : "/lots/";
+
+  function lotUrl(id) {
+    return lotUrlPrefix + encodeURIComponent(id);
+  }
+
+  function dismissible(el, closeButton) {
+    closeButton.addEventListener("click", function () {
+      el.remove();
+    });
+  }
+
+  function showAlert(kind, data) {
+    if (!toastBox || !data) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + kind;
+    toast.setAttribute("data-testid", kind === "outbid" ? "outbid-alert" : "won-alert");
+    toast.setAttribute("data-lot-id", String(data.lot_id));
+
+    var body = document.createElement("div");
+    body.className = "toast-body";
+    var text = document.createElement("p");
+    text.textContent = t(kind, { handle: data.handle || "", price: usd(data.amount_cents) });
+    body.appendChild(text);
+    if (data.lot_id !== undefined && data.lot_id !== null) {
+      var link = document.createElement("a");
+      link.href = lotUrl(data.lot_id);
+      link.textContent = t("view_lot");
+      body.appendChild(link);
+    }
+
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", t("dismiss"));
+    close.textContent = "×";
+    dismissible(toast, close);
+
+    toast.appendChild(body);
+    toast.appendChild(close);
+    toastBox.appendChild(toast);
+    // Keep the corner readable: the newest few alerts only.
+    while (toastBox.children.length > 4) toastBox.removeChild(toastBox.firstElementChild);
+  }
+
+  /* ---- flashes ------------------------------------------------------------------------- */
+  Array.prototype.forEach.call(document.querySelectorAll(".flash [data-dismiss]"), function (button) {
+    button.hidden = false;
+    dismissible(button.closest(".flash"), button);
+  });
+
+  /* ---- the socket ---------------------------------------------------------------------- */
+  var socket = null;
+  var connectHandlers = [];
+
+  function onConnect(fn) {
+    connectHandlers.push(fn);
+    if (socket && socket.connected) fn(socket);
+  }
+
+  if (typeof window.io === "function") {
+    setBadge("connecting");
+    socket = window.io({ transports: ["websocket", "polling"] });
+    socket.on("connect", function () {
+      setBadge("live");
+      connectHandlers.forEach(function (fn) {
+        try {
+          fn(socket);
+        } catch (err) {
+          if (window.console) console.error(err);
+        }
+      });
+    });
+    socket.on("disconnect", function () {
+      setBadge("reconnecting");
+    });
+    socket.on("connect_error", function () {
+      setBadge("reconnecting");
+    });
+    socket.on("hello", function (data) {
+      if (data) setServerTime(data.server_time);
+    });
+    // Any event that carries the server's time (lot_state, a bid's ack) corrects the clock.
+    socket.onAny(function (event, data) {
+      if (data && typeof data.server_time === "string") setServerTime(data.server_time);
+    });
+    socket.on("outbid", function (data) {
+      showAlert("outbid", data);
+    });
+    socket.on("won", function (data) {
+      showAlert("won", data);
+    });
+  } else {
+    setBadge("offline");
+  }
+
+  window.HX = {
+    lang: lang,
+    t: t,
+    bidsText: bidsText,
+    now: now,
+    setServerTime: setServerTime,
+    parseTime: parseTime,
+    usd: usd,
+    parseDollars: parseDollars,
+    duration: duration,
+    formatTime: formatTime,
+    localizeTimes: localizeTimes,
+    timeElement: timeElement,
+    dutch: dutch,
+    onTick: onTick,
+    newKey: newKey,
+    lotUrl: lotUrl,
+    csrfToken: function () { return meta("csrf-token"); },
+    userAlias: meta("user-alias"),
+    socket: socket,
+    onConnect: onConnect,
+    URGENT_MS: URGENT_MS
+  };
+
+  localizeTimes(document);
+  // Start ticking after page scripts have registered (they run right after this file).
+  window.setTimeout(tick, 0);
+})();
