@@ -20,7 +20,7 @@ from .dutch import DutchLot, buy, next_drop_at, price_at
 from .errors import RuleViolation
 from .events import BidAccepted, Closed, Extended, HoldPlaced, Outbid, Purchased
 from .fixed import HOLD_SECONDS, FixedPriceLot, complete_purchase, release_hold, start_checkout
-from .money import MAX_BID_CENTS, check_amount, format_usd, increment_for
+from .money import MAX_BID_CENTS, check_amount, commission_for, format_usd, increment_for
 from .status import LotStatus
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "buy_now",
     "cancel",
     "check_amount",
+    "commission_for",
     "close",
     "complete_purchase",
     "format_usd",

@@ -38,3 +38,14 @@ def format_usd(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     dollars, rest = divmod(abs(cents), 100)
     return f"{sign}${dollars:,}.{rest:02d}"
+
+
+def commission_for(amount_cents: int, rate_bps: int) -> int:
+    """The platform's commission on a sale, in whole cents, rounded half up.
+
+    The seller receives amount - commission, so buyer paid == seller received + commission holds
+    exactly for every amount: nothing is lost to rounding.
+    """
+    if isinstance(rate_bps, bool) or not isinstance(rate_bps, int) or not 0 <= rate_bps <= 10_000:
+        raise ValueError("the commission rate is 0 to 10,000 basis points")
+    return (check_amount(amount_cents) * rate_bps + 5_000) // 10_000

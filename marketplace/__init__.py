@@ -43,6 +43,7 @@ def create_app(config: dict | None = None):
     # Blueprints (and their Socket.IO handlers) are imported before socketio.init_app: handlers
     # declared before the first init_app are kept and bound to every app's server (tests build many).
     from . import auth, web
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None):
     app.extensions["live_sink"] = app.config.get("LIVE_SINK") or SocketIOSink(socketio)
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(lots_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")

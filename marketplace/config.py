@@ -50,6 +50,12 @@ class Config:
     ENV_NAME = os.environ.get("MARKETPLACE_ENV", "development")
     DEFAULT_FIXED_PRICE_CENTS = 50_000_00
     DEFAULT_SOFT_CLOSE_SECONDS = 300
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
+    # Every bid is backed by an authorisation of the bidder's card (DESIGN.md section 5).
+    CARD_HOLDS = _env_bool("MARKETPLACE_CARD_HOLDS", True)
+    COMMISSION_BPS = int(os.environ.get("MARKETPLACE_COMMISSION_BPS", "1000"))  # 10%
+    PAYMENT_WINDOW_HOURS = 48
+    TRANSFER_WINDOW_HOURS = 48
 
 
 def check_production(config: dict) -> None:

@@ -1,6 +1,7 @@
 """Demo data for the embedded run: buyers, released handles, and lots of every kind."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import current_app
@@ -10,7 +11,9 @@ from .db import transaction
 from .extensions import db
 from .models import Handle, Listing, User
 from .registry import DatabaseRegistry
-from .wiring import accounts, clock, listings
+from .wiring import accounts, cards, clock, listings
+
+log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = [("alice@example.com", "Alice"), ("bob@example.com", "Bob"), ("carol@example.com", "Carol")]
@@ -32,6 +35,17 @@ WAITING = ["meadow", "cobalt", "falcon", "prism", "tundra"]
 PROTECTED = ["news", "support"]
 
 
+def _save_demo_card(user) -> None:
+    """Demo buyers get a test card on the development Stripe server, so they can bid at once."""
+    config = current_app.config
+    if not config.get("CARD_HOLDS") or not config.get("STRIPE_API_BASE"):
+        return
+    try:
+        cards().save_payment_method(user, "pm_card_visa")
+    except Exception:  # noqa: BLE001 - the demo still runs; the user can save a card by hand
+        log.exception("could not save a demo card for %s", user.email)
+
+
 def seed() -> str:
     """Create the demo world once; return what was done."""
     session = db.session
@@ -41,7 +55,8 @@ def seed() -> str:
     admin = accounts().ensure_admin(current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"])
     for email, name in DEMO_USERS:
         if not session.execute(select(User.id).where(User.email == email)).first():
-            accounts().register(email, DEMO_PASSWORD, name)
+            user = accounts().register(email, DEMO_PASSWORD, name)
+            _save_demo_card(user)
     registry = DatabaseRegistry(session)
     with transaction():
         names = [h[0] for h in AUCTIONS] + [h[0] for h in FIXED] + [h[0] for h in DUTCH] + WAITING

@@ -93,6 +93,15 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Accounts known to belong to the same person (shill-bidding guard): same id in this column.
     linked_group: Mapped[str | None] = mapped_column(String(40), index=True)
+    # The saved card (Stripe customer and PaymentMethod); bidding and buying need one.
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(64))
+    payment_method_id: Mapped[str | None] = mapped_column(String(64))
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    # Unpaid wins; three suspend bidding.
+    strikes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A seller's Stripe Connect account, for payouts.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64))
 
     # Flask-Login's interface.
     is_active = True
@@ -115,6 +124,11 @@ class User(db.Model):
     def add_role(self, role: Role | str) -> None:
         """Grant a role."""
         self.roles_csv = ",".join(sorted(set(self.roles) | {str(role)}))
+
+    @property
+    def has_payment_method(self) -> bool:
+        """Say whether a card is saved."""
+        return bool(self.stripe_customer_id and self.payment_method_id)
 
     @property
     def is_admin(self) -> bool:
@@ -163,6 +177,9 @@ class Handle(db.Model):
     )
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A buyer's previous handle, kept for them after a swap so nobody can snatch it at once.
+    held_for_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account: Mapped[PlatformAccount | None] = relationship()
 
@@ -327,3 +344,119 @@ class IdempotentResponse(db.Model):
     status_code: Mapped[int] = mapped_column(Integer)
     body_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HoldStatus(enum.StrEnum):
+    """A card authorisation backing a bidder's maximum on one lot.
+
+    pending: recorded, Stripe not yet answered (a crash here is reconciled); authorized: the card is held for amount_cents; requires_action: the bank asks the buyer to
+    authenticate first; cancelled: released (outbid, superseded, lost); captured: taken as payment
+    for the lot won; failed: the card refused.
+    """
+
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    REQUIRES_ACTION = "requires_action"
+    CANCELLED = "cancelled"
+    CAPTURED = "captured"
+    FAILED = "failed"
+
+
+class CardHold(db.Model):
+    """One Stripe PaymentIntent (manual capture) authorising a bidder's maximum on a lot."""
+
+    __tablename__ = "card_holds"
+    __table_args__ = (Index("ix_card_holds_user_listing", "user_id", "listing_id"),
+                      Index("ix_card_holds_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
+    intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderStatus(enum.StrEnum):
+    """Where a sale stands (DESIGN.md section 5).
+
+    awaiting_payment: won or bought, not yet charged; action_required: the charge needs the
+    buyer (declined or bank authentication), until pay_by; paid: money taken; transferred: the
+    handle is the buyer's; completed: the seller is paid (or the platform sold it); lapsed: the
+    buyer did not pay in time; refunded: money returned (the transfer failed or an admin refunded).
+    """
+
+    AWAITING_PAYMENT = "awaiting_payment"
+    ACTION_REQUIRED = "action_required"
+    PAID = "paid"
+    TRANSFERRED = "transferred"
+    COMPLETED = "completed"
+    LAPSED = "lapsed"
+    REFUNDED = "refunded"
+
+
+class Order(db.Model):
+    """A sale in progress: a persisted state machine whose every step can be re-run safely."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    commission_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("card_holds.id"))
+    intent_id: Mapped[str | None] = mapped_column(String(64))
+    charge_id: Mapped[str | None] = mapped_column(String(64))
+    payout_id: Mapped[str | None] = mapped_column(String(64))
+    pay_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transfer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    listing: Mapped[Listing] = relationship()
+    buyer: Mapped[User] = relationship(foreign_keys=[buyer_id])
+
+    @property
+    def seller_receives_cents(self) -> int:
+        """What the seller is paid: the price less the commission."""
+        return self.amount_cents - self.commission_cents
+
+
+class PaymentRecord(db.Model):
+    """Append-only log of what happened with money: authorised, captured, refunded, paid out."""
+
+    __tablename__ = "payment_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    hold_id: Mapped[int | None] = mapped_column(ForeignKey("card_holds.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    stripe_id: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class WebhookEvent(db.Model):
+    """A Stripe event already handled: a second delivery changes nothing."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -84,3 +84,40 @@ class DatabaseRegistry:
         self._session.add(row)
         self._session.flush()
         return row
+
+
+class TransferFailed(Exception):
+    """The registry could not move a handle (it is no longer the platform's to give)."""
+
+
+def transfer_to_buyer(session, handle_id: int, buyer_id: int, now: datetime, hold_days: int = 30) -> bool:
+    """Move a sold handle to the buyer's platform account, in the caller's transaction.
+
+    The buyer's previous handle is held for them for `hold_days` (never dropped into the open
+    pool, where it could be snatched). Returns False when the buyer already holds it (a re-run).
+    """
+    from datetime import timedelta
+
+    handle = session.get(Handle, handle_id)
+    account = session.execute(
+        select(PlatformAccount).where(PlatformAccount.user_id == buyer_id).order_by(PlatformAccount.id).limit(1)
+    ).scalar_one_or_none()
+    if account is not None and handle.account_id == account.id:
+        return False
+    if handle.account_id is not None:
+        raise TransferFailed(f"@{handle.display} belongs to an account again; it cannot be transferred.")
+    if account is None:
+        account = PlatformAccount(user_id=buyer_id, last_active_at=now, created_at=now)
+        session.add(account)
+        session.flush()
+    for previous in session.execute(select(Handle).where(Handle.account_id == account.id)).scalars():
+        previous.account_id = None
+        previous.held_for_user_id = buyer_id
+        previous.held_until = now + timedelta(days=hold_days)
+        previous.released_at = now
+    handle.account_id = account.id
+    handle.held_for_user_id = None
+    handle.held_until = None
+    account.last_active_at = now
+    session.flush()
+    return True

@@ -27,13 +27,46 @@ def listings():
     return ListingService(db.session, clock(), publisher())
 
 
+def gateway():
+    """The Stripe gateway, built once per app from its settings."""
+    gw = current_app.extensions.get("gateway")
+    if gw is None:
+        from .payments.gateway import StripeGateway
+        config = current_app.config
+        gw = StripeGateway(config["STRIPE_SECRET_KEY"] or "sk_test_unset", api_base=config["STRIPE_API_BASE"],
+                           publishable_key=config["STRIPE_PUBLISHABLE_KEY"],
+                           webhook_secret=config["STRIPE_WEBHOOK_SECRET"])
+        current_app.extensions["gateway"] = gw
+    return gw
+
+
+def holds():
+    """The card-hold service, or None where bids are not card-backed."""
+    if not current_app.config["CARD_HOLDS"]:
+        return None
+    from .services.payments import HoldService
+    return HoldService(db.session, clock(), gateway())
+
+
+def cards():
+    """The saved-card service."""
+    from .services.payments import CardService
+    return CardService(db.session, clock(), gateway())
+
+
 def bidding():
     """The bidding service."""
     from .services.bidding import BiddingService
-    return BiddingService(db.session, clock(), publisher())
+    return BiddingService(db.session, clock(), publisher(), holds())
+
+
+def settlement():
+    """The settlement service (worker)."""
+    from .services.settlement import SettlementService
+    return SettlementService(db.session, clock(), gateway(), publisher(), current_app.config)
 
 
 def closing():
     """The closing service (worker)."""
     from .services.closing import ClosingService
-    return ClosingService(db.session, clock(), publisher())
+    return ClosingService(db.session, clock(), publisher(), current_app.config["COMMISSION_BPS"])

@@ -19,11 +19,14 @@ class Worker:
         self.stop = stop or threading.Event()
 
     def run_once(self) -> int:
-        """One pass of every job; returns how many lots were closed."""
-        from .wiring import closing
+        """One pass of every job (closing, then settlement); returns how many lots were closed."""
+        from .wiring import closing, settlement
         with self.app.app_context():
             try:
-                return closing().close_due()
+                closed = closing().close_due()
+                if self.app.config.get("STRIPE_API_BASE") or self.app.config.get("STRIPE_SECRET_KEY"):
+                    settlement().run_once()
+                return closed
             finally:
                 db.session.remove()
 

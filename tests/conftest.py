@@ -73,3 +73,29 @@ def client(app):
     """A test client (cookie session)."""
     return app.test_client()
 
+
+
+@pytest.fixture(scope="session")
+def fake_stripe(tmp_path_factory):
+    """The development Stripe server (localstripe with Connect) for this run; its base URL."""
+    server = support.FakeStripeServer(tmp_path_factory.mktemp("fake_stripe")).start()
+    try:
+        server.wait_ready()
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gateway(fake_stripe):
+    """A StripeGateway on the fake Stripe server, emptied before the test."""
+    from marketplace.payments import StripeGateway
+
+    stripe_gateway = StripeGateway(support.FAKE_STRIPE_SECRET_KEY, api_base=fake_stripe,
+                                   publishable_key=support.FAKE_STRIPE_PUBLISHABLE_KEY,
+                                   webhook_secret=support.FAKE_STRIPE_WEBHOOK_SECRET)
+    stripe_gateway.reset_dev_data()
+    try:
+        yield stripe_gateway
+    finally:
+        stripe_gateway.close()

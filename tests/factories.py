@@ -7,17 +7,21 @@ from datetime import timedelta
 from marketplace.extensions import db
 from marketplace.models import Role
 from marketplace.registry import DatabaseRegistry
-from marketplace.wiring import accounts, clock, listings
+from marketplace.wiring import accounts, cards, clock, listings
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
 
 
-def make_user(email: str | None = None, admin: bool = False, name: str = "Tester"):
-    """A registered user (and admin when asked)."""
+def make_user(email: str | None = None, admin: bool = False, name: str = "Tester", card: str | None = None):
+    """A registered user (and admin when asked); `card` saves a payment method (e.g. pm_card_visa)."""
     email = email or f"user{next(_counter)}@example.com"
     roles = (Role.BUYER, Role.ADMIN) if admin else (Role.BUYER,)
-    return accounts().register(email, PASSWORD, name, roles=roles)
+    user = accounts().register(email, PASSWORD, name, roles=roles)
+    if card:
+        cards().save_payment_method(user, card)
+        db.session.refresh(user)
+    return user
 
 
 def released_handle(name: str | None = None, protected: bool = False):

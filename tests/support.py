@@ -157,6 +157,8 @@ def make_app(database_url: str, **overrides):
         "RUN_WORKER": False,
         "WTF_CSRF_ENABLED": False,
         "DEMO_DATA": False,
+        # Rule tests bid without card holds; the settlement tests turn them on with a fake Stripe.
+        "CARD_HOLDS": False,
     }
     config.update(overrides)
     application = create_app(config)
@@ -187,3 +189,115 @@ def socket_client(app, flask_client=None):
                 return super().disconnect(*args, **kwargs)
 
     return Client(app, socketio, flask_test_client=flask_client)
+
+
+# The development Stripe server (localstripe with the Connect stand-in), for the payment gateway.
+import json as _json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+FAKE_STRIPE_SECRET_KEY = "sk_test_12345"
+FAKE_STRIPE_PUBLISHABLE_KEY = "pk_test_12345"
+FAKE_STRIPE_WEBHOOK_SECRET = "whsec_test"
+
+
+def fake_stripe_call(base_url: str, method: str, path: str, form: dict | None = None,
+                     key: str = FAKE_STRIPE_SECRET_KEY) -> tuple[int, dict]:
+    """Plain HTTP to the fake Stripe server (form-encoded like Stripe.js); returns (status, JSON).
+
+    For what the browser's Stripe.js does and for checking the server's records, so tests need
+    not import `stripe`. A `pk_` key goes in the form, as Stripe.js sends it.
+    """
+    form = dict(form or {})
+    headers = {}
+    if key.startswith("pk_"):
+        form["key"] = key
+    else:
+        headers["Authorization"] = f"Bearer {key}"
+    data = urllib.parse.urlencode(form).encode() if method != "GET" else None
+    url = base_url + path + (("?" + urllib.parse.urlencode(form)) if method == "GET" and form else "")
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, _json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, _json.loads(exc.read() or b"null")
+
+
+def fake_stripe_card(base_url: str, number: str) -> str:
+    """A card payment method made from a raw test number (e.g. 4000000000000341); its id."""
+    status, body = fake_stripe_call(base_url, "POST", "/v1/payment_methods", {
+        "type": "card", "card[number]": number, "card[exp_month]": "12",
+        "card[exp_year]": "2034", "card[cvc]": "123"})
+    assert status == 200, body
+    return body["id"]
+
+
+class FakeStripeServer:
+    """`python -m devsupport.fake_stripe` on a loopback port, logging to a file."""
+
+    def __init__(self, log_dir: Path, port: int | None = None):
+        from tests.procs import ROOT, free_port
+
+        self.root = ROOT
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_dir) / "fake-stripe.log"
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> "FakeStripeServer":
+        """Start the process (it serves once `wait_ready` says so)."""
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "devsupport.fake_stripe", "--port", str(self.port)],
+            cwd=self.root, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return self
+
+    def wait_ready(self, seconds: float = 20) -> None:
+        """Wait until an authenticated Connect call answers; fail at once if the process died."""
+        deadline = time.monotonic() + seconds
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"fake Stripe exited with {self.proc.returncode}:\n" + self.log_text())
+            try:
+                status, body = fake_stripe_call(self.url, "GET", "/v1/accounts")
+                if status == 200:
+                    return
+                last = f"{status} {body}"
+            except OSError as exc:
+                last = f"{exc.__class__.__name__}: {exc}"
+            time.sleep(0.1)
+        raise RuntimeError(f"fake Stripe on {self.url} not ready after {seconds}s ({last}):\n"
+                           + self.log_text())
+
+    def log_text(self) -> str:
+        """What the server has written so far."""
+        if self._log is not None and not self._log.closed:
+            self._log.flush()
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError as exc:
+            return f"(no log: {exc})"
+
+    def stop(self, grace: float = 5) -> None:
+        """Terminate, wait, then kill if needed; always reap the child and close the log."""
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(grace)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(grace)
+        finally:
+            if self._log is not None:
+                self._log.close()

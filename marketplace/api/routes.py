@@ -16,7 +16,7 @@ from ..errors import BadRequest, Forbidden, ServiceError
 from ..extensions import csrf, db
 from ..models import IdempotentResponse
 from ..validation import page_args, require_object
-from ..wiring import accounts, bidding, clock, listings
+from ..wiring import accounts, bidding, cards, clock, listings
 from . import bp
 
 # Endpoints anyone may call without a session, so CSRF does not apply to them.
@@ -30,7 +30,7 @@ def error(status: int, code: str, message: str):
 
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
-    return error(exc.status, exc.code, exc.message)
+    return jsonify(exc.to_dict()), exc.status
 
 
 @bp.errorhandler(CSRFError)
@@ -115,7 +115,8 @@ def idempotent(view):
 def user_json(user) -> dict:
     """The public shape of the signed-in user."""
     return {"id": user.id, "email": user.email, "display_name": user.display_name, "alias": user.alias,
-            "roles": user.roles, "has_payment_method": False, "verified": user.verified}
+            "roles": user.roles, "has_payment_method": user.has_payment_method, "verified": user.verified,
+            "card": {"brand": user.card_brand, "last4": user.card_last4} if user.has_payment_method else None}
 
 
 @bp.post("/users")
@@ -142,6 +143,13 @@ def create_token():
 def me():
     """Who am I."""
     return jsonify(user_json(current_user))
+
+
+@bp.post("/me/payment-method")
+@signed_in
+def save_payment_method():
+    """Save a card from a Stripe PaymentMethod id (test mode: pm_card_visa and friends)."""
+    return jsonify(cards().save_payment_method(current_user, body().get("payment_method"))), 200
 
 
 @bp.get("/me/bids")

@@ -104,7 +104,10 @@ def on_bid(data):
     try:
         result = bidding().place(current_user, lot_id, data.get("max_amount_cents"), data.get("key"))
     except ServiceError as exc:
-        return _refuse(exc.code, exc.message, lot_id)
+        refused = _refuse(exc.code, exc.message, lot_id)
+        if getattr(exc, "action_url", None):
+            refused["error"]["action_url"] = exc.action_url
+        return refused
     except Exception:  # noqa: BLE001 - a socket handler must answer, never drop the event
         current_app.logger.exception("bid on lot %s failed", lot_id)
         return _refuse("server_error", "Your bid could not be placed; nothing was charged. Try again.", lot_id)

@@ -1,7 +1,7 @@
 """Market pages: the lot list, a lot, bid confirmation, my bids."""
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -36,7 +36,10 @@ def lot(lot_id: int):
     except ServiceError:
         abort(404)
     history = bidding().history(lot_id, page=1, per_page=20)
-    return render_template("lots/lot.html", lot=view, history=history, bid_key=secrets.token_urlsafe(12))
+    card_required = bool(current_app.config["CARD_HOLDS"] and current_user.is_authenticated
+                         and not current_user.has_payment_method)
+    return render_template("lots/lot.html", lot=view, history=history, bid_key=secrets.token_urlsafe(12),
+                           card_required=card_required)
 
 
 @bp.route("/lots/<int:lot_id>/bid/confirm", methods=["POST"])

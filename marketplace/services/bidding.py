@@ -42,10 +42,11 @@ class BidResult:
 class BiddingService:
     """Accepts or refuses bids on auctions."""
 
-    def __init__(self, session, clock, publisher):
+    def __init__(self, session, clock, publisher, holds=None):
         self.session = session
         self.clock = clock
         self.publisher = publisher
+        self.holds = holds  # HoldService; None where bids are not card-backed (rule tests)
 
     def _check_eligible(self, user: User, listing: Listing) -> None:
         """Sellers, accounts linked to them, and users outside the lot's audience may not bid."""
@@ -80,6 +81,12 @@ class BiddingService:
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH):
             raise BadRequest("invalid_key", f"The idempotency key must be text of 1 to {MAX_KEY_LENGTH} characters.")
 
+        if self.holds is not None and amount > self.holds.covered(user.id, lot_id):
+            # The card is authorised before the lock, so the hot path never waits on Stripe; a bid
+            # the rules would refuse anyway is refused first, without touching the card.
+            self._precheck(user, lot_id, amount, key)
+            self.holds.ensure(user, lot_id, amount, key)
+
         with transaction(self.publisher):
             listing = self.session.execute(
                 lock_for_update(select(Listing).where(Listing.id == lot_id))).scalar_one_or_none()
@@ -108,6 +115,25 @@ class BiddingService:
             self._write(listing, proxies, after, user, now)
             self._record(listing, user, amount, key, after, outcome.events, now)
             return self._result(listing, proxies, user)  # under the lock: after commit, others' bids interleave
+
+    def _precheck(self, user: User, lot_id: int, amount: int, key) -> None:
+        """Refuse, without a lock, a bid the rules would refuse (a retry with a used key passes)."""
+        listing = self.session.get(Listing, lot_id)
+        if listing is None:
+            raise NotFound("lot_not_found", "There is no such lot.")
+        if key is not None and self.session.execute(select(Bid.id).where(
+                Bid.bidder_id == user.id, Bid.idempotency_key == key)).first():
+            return
+        if listing.kind != ListingKind.AUCTION:
+            raise ServiceError("wrong_kind", "This lot is not an auction; buy it at its price instead.", 422)
+        self._check_eligible(user, listing)
+        proxies = self.session.execute(select(ProxyBid).where(ProxyBid.listing_id == lot_id)).scalars().all()
+        try:
+            auctions.place_bid(auction_of(listing, proxies), user.id, amount, self.clock.now())
+        except RuleViolation as exc:
+            raise from_rule(exc) from None
+        finally:
+            self.session.rollback()  # end the read; the real bid reads again under the lock
 
     def _write(self, listing: Listing, proxies: list[ProxyBid], after, user: User, now) -> None:
         """Store the bidder's new maximum and the lot's new state."""

@@ -12,6 +12,7 @@ from auctions import Closed, LotStatus, RuleViolation
 from ..db import lock_for_update, transaction
 from ..models import Listing, ListingKind, Notification, ProxyBid
 from .lots import aliases, auction_of, record_event, store_auction
+from .settlement import open_order
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,11 @@ log = logging.getLogger(__name__)
 class ClosingService:
     """Closes due lots one at a time, each in its own short transaction."""
 
-    def __init__(self, session, clock, publisher):
+    def __init__(self, session, clock, publisher, commission_bps: int = 1_000):
         self.session = session
         self.clock = clock
         self.publisher = publisher
+        self.commission_bps = commission_bps
 
     def close_due(self, limit: int = 100) -> int:
         """Close up to `limit` lots whose end has passed; return how many were closed."""
@@ -66,6 +68,7 @@ class ClosingService:
                 "status": status.value, "winner_alias": users.get(winner_id),
                 "amount_cents": listing.final_price_cents}, now)
             if winner_id is not None:
+                open_order(self.session, listing, winner_id, price, "auction", now, self.commission_bps)
                 payload = {"lot_id": listing.id, "handle": listing.handle_display, "amount_cents": price}
                 self.session.add(Notification(user_id=winner_id, kind="won", listing_id=listing.id,
                                               payload_json=json.dumps(payload), created_at=now))

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from marketplace.clock import SystemClock
-from tests.support import chromium_problem, make_app, need
+from tests.support import (
+    FAKE_STRIPE_PUBLISHABLE_KEY,
+    FAKE_STRIPE_SECRET_KEY,
+    chromium_problem,
+    make_app,
+    need,
+)
 from tests.procs import ServerProcess
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -31,7 +37,7 @@ def browser():
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(tmp_path, fake_stripe, gateway):
     """The embedded app (SQLite, in-process worker) on a free port, and an app to seed it with.
 
     Yields (server, seed_app): seed_app shares the server's database and the real clock.
@@ -39,12 +45,14 @@ def live_server(tmp_path):
     from flask_migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    seed_app = make_app(url, CLOCK=SystemClock())
+    stripe = {"STRIPE_API_BASE": fake_stripe, "STRIPE_SECRET_KEY": FAKE_STRIPE_SECRET_KEY,
+              "STRIPE_PUBLISHABLE_KEY": FAKE_STRIPE_PUBLISHABLE_KEY}
+    seed_app = make_app(url, CLOCK=SystemClock(), CARD_HOLDS=True, **stripe)
     with seed_app.app_context():
         upgrade()
     server = ServerProcess("e2e", tmp_path, {
         "DATABASE_URL": url, "MARKETPLACE_DEMO_DATA": "0", "MARKETPLACE_RUN_WORKER": "1",
-        "STRIPE_API_BASE": "http://127.0.0.1:9", "SECRET_KEY": "e2e-secret",
+        **stripe, "SECRET_KEY": "e2e-secret", "MARKETPLACE_WORKER_INTERVAL": "0.2",
         "MARKETPLACE_ADMIN_EMAIL": "admin@example.com", "MARKETPLACE_ADMIN_PASSWORD": "admin-password-1"})
     server.start()
     try:

@@ -1,10 +1,12 @@
 """Two buyers in two browser windows: bids, outbid alerts and the close appear live for both."""
 import re
+import time
 from datetime import timedelta
 
 import pytest
 
 from marketplace.extensions import db
+from marketplace.models import Listing, Order
 from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PASSWORD, make_auction, make_user
 
@@ -32,13 +34,13 @@ def bid(page, dollars: str) -> None:
 def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server):
     server, seed_app = live_server
     with seed_app.app_context():
-        alice = make_user("alice@example.com", name="Alice")
-        bob = make_user("bob@example.com", name="Bob")
+        alice = make_user("alice@example.com", name="Alice", card="pm_card_visa")
+        bob = make_user("bob@example.com", name="Bob", card="pm_card_visa")
         lot = make_auction(minutes=1, start_cents=100_000, soft_close_seconds=0)
         # Tests control time elsewhere; here the real server's clock decides, so the lot ends soon.
         lot.ends_at = seed_app.extensions["clock"].now() + timedelta(seconds=30)
         db.session.commit()
-        lot_id, alice_alias, bob_alias = lot.id, alice.alias, bob.alias
+        lot_id, alice_alias, bob_alias, bob_id = lot.id, alice.alias, bob.alias, bob.id
 
     alice_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     bob_page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
@@ -68,3 +70,17 @@ def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server
         assert "$1,600" in page.locator("[data-testid=winner]").inner_text()
     bob_page.screenshot(path=str(ARTIFACTS / "e2e-lot-closed-phone.png"))
     assert alice_page.locator("[data-testid=bid-form]").is_hidden()
+
+    # The server's worker settles: Bob's card hold is captured for $1,600 and the handle is his.
+    with seed_app.app_context():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            order = db.session.query(Order).filter_by(listing_id=lot_id).one_or_none()
+            if order is not None and order.status == "completed":
+                break
+            time.sleep(0.3)
+        assert order is not None and order.status == "completed", order and order.status
+        assert order.buyer_id == bob_id and order.amount_cents == 160_000
+        handle = db.session.get(Listing, lot_id).handle
+        assert handle.account is not None and handle.account.user_id == bob_id

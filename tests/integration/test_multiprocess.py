@@ -77,6 +77,7 @@ def world(tmp_path_factory):
             "MARKETPLACE_DEMO_DATA": "0",
             "MARKETPLACE_RUN_WORKER": "0",
             "STRIPE_API_BASE": "http://127.0.0.1:9",  # never used here; keeps the fake Stripe off
+            "MARKETPLACE_CARD_HOLDS": "0",  # this test is about fan-out; card holds have their own tests
             "MARKETPLACE_ADMIN_EMAIL": ADMIN_EMAIL,
             "MARKETPLACE_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "SECRET_KEY": "multiprocess-test-secret",

@@ -83,3 +83,29 @@ def test_rule_violation_keeps_code_and_message():
         "This auction has ended.",
         "This auction has ended.",
     )
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from auctions import commission_for  # noqa: E402
+
+
+@given(st.integers(min_value=1, max_value=100_000_000_00), st.integers(min_value=0, max_value=10_000))
+def test_commission_plus_seller_share_is_exactly_the_price(amount, bps):
+    commission = commission_for(amount, bps)
+    assert 0 <= commission <= amount
+    assert (amount - commission) + commission == amount
+    # Within half a cent of the exact share.
+    assert abs(commission * 10_000 - amount * bps) <= 5_000
+
+
+def test_commission_rounds_half_up_at_ten_percent():
+    assert commission_for(5_000_000, 1_000) == 500_000
+    assert commission_for(5, 1_000) == 1  # 0.5 cent rounds up
+    assert commission_for(4, 1_000) == 0
+
+
+def test_commission_rate_out_of_range_is_refused():
+    import pytest
+    with pytest.raises(ValueError):
+        commission_for(100, 10_001)

@@ -1,0 +1,301 @@
+"""Settlement: charge the winner, move the handle, pay the seller — each step exactly once.
+
+An order is a persisted state machine (DESIGN.md section 5). The worker calls `run_once`, which
+advances every order one step at a time. Each step first asks Stripe what already happened (a
+crash may have left a capture, charge or transfer done but unrecorded), then acts, then records,
+so re-running any step after a crash at any point takes money once and moves the handle once.
+Idempotency keys go with every Stripe call too, but nothing relies on them alone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+import auctions
+
+from ..db import lock_for_update, transaction
+from ..models import CardHold, HoldStatus, Listing, Notification, Order, OrderStatus, ProxyBid, User
+from ..payments.gateway import PaymentError
+from ..registry import TransferFailed, transfer_to_buyer
+from .payments import record
+
+log = logging.getLogger(__name__)
+
+HOLD_GRACE = timedelta(seconds=60)
+ACTIVE = (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, OrderStatus.TRANSFERRED)
+
+
+def open_order(session, listing: Listing, buyer_id: int, amount_cents: int, source: str, now,
+               commission_bps: int) -> Order:
+    """Start the order for a sale, in the caller's transaction (closing or buying the lot)."""
+    commission = auctions.commission_for(amount_cents, commission_bps) if listing.seller_id else 0
+    order = Order(listing_id=listing.id, buyer_id=buyer_id, seller_id=listing.seller_id, source=source,
+                  amount_cents=amount_cents, commission_cents=commission, status=OrderStatus.AWAITING_PAYMENT,
+                  created_at=now, updated_at=now)
+    session.add(order)
+    session.flush()
+    return order
+
+
+def notify(session, publisher, user_id: int, kind: str, now, **payload) -> None:
+    """A private notice: kept in the app, pushed live to the user's room."""
+    session.add(Notification(user_id=user_id, kind=kind, listing_id=payload.get("lot_id"),
+                             payload_json=json.dumps(payload), created_at=now))
+    publisher.to_user(user_id, kind, payload)
+
+
+class SettlementService:
+    """Drives orders and card holds forward; safe to run in several workers and to re-run."""
+
+    def __init__(self, session, clock, gateway, publisher, config):
+        self.session = session
+        self.clock = clock
+        self.gateway = gateway
+        self.publisher = publisher
+        self.payment_window = timedelta(hours=config.get("PAYMENT_WINDOW_HOURS", 48))
+        self.transfer_window = timedelta(hours=config.get("TRANSFER_WINDOW_HOURS", 48))
+
+    # ---- the worker's entry point --------------------------------------------------------
+    def run_once(self, limit: int = 50) -> dict:
+        """Advance due orders and release holds nobody needs; return what was done."""
+        done = {"orders": 0, "holds_released": 0}
+        ids = self.session.execute(select(Order.id).where(Order.status.in_(
+            [s.value for s in ACTIVE] + [OrderStatus.ACTION_REQUIRED.value])).order_by(Order.id).limit(limit)
+        ).scalars().all()
+        self.session.rollback()
+        for order_id in ids:
+            while self.step(order_id):
+                done["orders"] += 1
+        done["holds_released"] = self.release_holds(limit)
+        return done
+
+    def step(self, order_id: int) -> bool:
+        """Take one step of one order; False when it must wait (or is finished)."""
+        order = self.session.get(Order, order_id)
+        status = OrderStatus(order.status)
+        try:
+            if status == OrderStatus.AWAITING_PAYMENT:
+                return self._take_payment(order)
+            if status == OrderStatus.ACTION_REQUIRED:
+                return self._expire_if_unpaid(order)
+            if status == OrderStatus.PAID:
+                return self._transfer_handle(order)
+            if status == OrderStatus.TRANSFERRED:
+                return self._pay_seller(order)
+        except PaymentError as exc:
+            if exc.code == "unavailable":
+                log.warning("order %s waits: payments unavailable (%s)", order_id, exc.message)
+                self.session.rollback()
+                return False
+            raise
+        finally:
+            self.session.rollback()  # end any read transaction; every write above committed
+        return False
+
+    # ---- locking -------------------------------------------------------------------------
+    def _locked(self, order_id: int, expected: OrderStatus) -> Order | None:
+        """The order, locked, if it is still in the expected state (another worker may have moved it)."""
+        order = self.session.execute(lock_for_update(select(Order).where(Order.id == order_id))).scalar_one()
+        return order if order.status == expected else None
+
+    # ---- awaiting_payment → paid | action_required ---------------------------------------
+    def _winning_hold(self, order: Order) -> CardHold | None:
+        """The buyer's live authorisation on this lot that covers the price."""
+        return self.session.execute(select(CardHold).where(
+            CardHold.user_id == order.buyer_id, CardHold.listing_id == order.listing_id,
+            CardHold.status == HoldStatus.AUTHORIZED, CardHold.amount_cents >= order.amount_cents,
+            CardHold.expires_at > self.clock.now()).order_by(CardHold.amount_cents.desc()).limit(1)
+        ).scalar_one_or_none()
+
+    def _take_payment(self, order: Order) -> bool:
+        """Capture the winner's hold for the final price, or charge the saved card off-session."""
+        hold = self._winning_hold(order)
+        buyer = self.session.get(User, order.buyer_id)
+        intent = None
+        if hold is not None:
+            current = self.gateway.retrieve(hold.intent_id)
+            if current.status == "requires_capture":
+                intent = self.gateway.capture(hold.intent_id, order.amount_cents, f"order:{order.id}:capture")
+            elif current.status == "succeeded":
+                intent = current  # captured before a crash; only the record was missing
+        if intent is None:
+            intent = self._find_charge(order, buyer)
+        if intent is None:
+            if not buyer.has_payment_method:
+                return self._needs_buyer(order, "no saved card")
+            try:
+                intent = self.gateway.charge(buyer.stripe_customer_id, buyer.payment_method_id, order.amount_cents,
+                                             f"order:{order.id}:charge", {"order_id": str(order.id)})
+            except PaymentError as exc:
+                if exc.code == "unavailable":
+                    raise
+                return self._needs_buyer(order, exc.message)
+            if intent.status != "succeeded":
+                return self._needs_buyer(order, "the bank asks the buyer to authenticate")
+        with transaction(self.publisher):
+            locked = self._locked(order.id, OrderStatus.AWAITING_PAYMENT)
+            if locked is None:
+                return True
+            now = self.clock.now()
+            locked.status, locked.paid_at, locked.updated_at = OrderStatus.PAID, now, now
+            locked.intent_id, locked.charge_id = intent.id, intent.charge_id
+            locked.transfer_due_at = now + self.transfer_window
+            if hold is not None and hold.intent_id == intent.id:
+                captured = self.session.get(CardHold, hold.id)
+                captured.status, captured.updated_at = HoldStatus.CAPTURED, now
+                locked.hold_id = hold.id
+            record(self.session, "captured" if locked.hold_id else "charged", order.amount_cents, now,
+                   order_id=order.id, user_id=order.buyer_id, stripe_id=intent.id,
+                   idempotency_key=f"order:{order.id}:{'capture' if locked.hold_id else 'charge'}")
+            notify(self.session, self.publisher, order.buyer_id, "payment_taken", now, lot_id=order.listing_id,
+                   order_id=order.id, amount_cents=order.amount_cents)
+        return True
+
+    def _find_charge(self, order: Order, buyer: User):
+        """A succeeded charge for this order that Stripe has and we did not record (crash recovery)."""
+        if not buyer.stripe_customer_id:
+            return None
+        for intent in self.gateway.list_intents(buyer.stripe_customer_id):
+            if intent.metadata.get("order_id") == str(order.id) and intent.status == "succeeded":
+                return intent
+        return None
+
+    def _needs_buyer(self, order: Order, reason: str) -> bool:
+        """The card failed: the buyer has the payment window to pay in the browser."""
+        with transaction(self.publisher):
+            locked = self._locked(order.id, OrderStatus.AWAITING_PAYMENT)
+            if locked is None:
+                return True
+            now = self.clock.now()
+            locked.status, locked.updated_at = OrderStatus.ACTION_REQUIRED, now
+            locked.pay_by, locked.failure = now + self.payment_window, reason[:200]
+            record(self.session, "charge_failed", order.amount_cents, now, order_id=order.id,
+                   user_id=order.buyer_id, reason=reason)
+            notify(self.session, self.publisher, order.buyer_id, "payment_needed", now, lot_id=order.listing_id,
+                   order_id=order.id, amount_cents=order.amount_cents, pay_by=locked.pay_by.isoformat())
+        return False
+
+    # ---- action_required → lapsed ----------------------------------------------------------
+    def _expire_if_unpaid(self, order: Order) -> bool:
+        """After the payment window the order lapses and the non-payer gets a strike."""
+        if order.pay_by is None or order.pay_by > self.clock.now():
+            return False
+        with transaction(self.publisher):
+            locked = self._locked(order.id, OrderStatus.ACTION_REQUIRED)
+            if locked is None:
+                return True
+            now = self.clock.now()
+            locked.status, locked.updated_at = OrderStatus.LAPSED, now
+            buyer = self.session.get(User, order.buyer_id)
+            buyer.strikes += 1
+            record(self.session, "lapsed", 0, now, order_id=order.id, user_id=order.buyer_id)
+            notify(self.session, self.publisher, order.buyer_id, "order_lapsed", now, lot_id=order.listing_id,
+                   order_id=order.id, strikes=buyer.strikes)
+        return True
+
+    # ---- paid → transferred ----------------------------------------------------------------
+    def _transfer_handle(self, order: Order) -> bool:
+        """Swap the handle into the buyer's account in one registry transaction."""
+        try:
+            with transaction(self.publisher):
+                locked = self._locked(order.id, OrderStatus.PAID)
+                if locked is None:
+                    return True
+                listing = self.session.get(Listing, order.listing_id)
+                now = self.clock.now()
+                transfer_to_buyer(self.session, listing.handle_id, order.buyer_id, now)
+                locked.status, locked.transferred_at, locked.updated_at = OrderStatus.TRANSFERRED, now, now
+                listing.closed_status = "sold"
+                notify(self.session, self.publisher, order.buyer_id, "handle_transferred", now,
+                       lot_id=listing.id, order_id=order.id, handle=listing.handle_display)
+        except TransferFailed as exc:
+            return self._refund(order, str(exc))
+        return True
+
+    def _refund(self, order: Order, reason: str) -> bool:
+        """The handle could not move: give the money back."""
+        self.gateway.refund(order.intent_id, order.amount_cents, f"order:{order.id}:refund")
+        with transaction(self.publisher):
+            locked = self._locked(order.id, OrderStatus(order.status))
+            if locked is None:
+                return True
+            now = self.clock.now()
+            locked.status, locked.failure, locked.updated_at = OrderStatus.REFUNDED, reason[:200], now
+            record(self.session, "refunded", order.amount_cents, now, order_id=order.id, user_id=order.buyer_id,
+                   stripe_id=order.intent_id, reason=reason)
+            notify(self.session, self.publisher, order.buyer_id, "refunded", now, lot_id=order.listing_id,
+                   order_id=order.id, amount_cents=order.amount_cents)
+        return True
+
+    # ---- transferred → completed -----------------------------------------------------------
+    def _pay_seller(self, order: Order) -> bool:
+        """Pay the seller the price less commission (platform lots complete at once)."""
+        payout_id = None
+        if order.seller_id is not None:
+            seller = self.session.get(User, order.seller_id)
+            if not seller.stripe_account_id:
+                return False  # waits until the seller finishes payout onboarding
+            existing = [t for t in self.gateway.list_transfers(destination=seller.stripe_account_id)
+                        if t["metadata"].get("order_id") == str(order.id)]
+            payout_id = existing[0]["id"] if existing else self.gateway.transfer(
+                order.seller_receives_cents, seller.stripe_account_id, order.charge_id,
+                f"order:{order.id}:payout", {"order_id": str(order.id)})
+        with transaction(self.publisher):
+            locked = self._locked(order.id, OrderStatus.TRANSFERRED)
+            if locked is None:
+                return True
+            now = self.clock.now()
+            locked.status, locked.completed_at, locked.updated_at = OrderStatus.COMPLETED, now, now
+            locked.payout_id = payout_id
+            if payout_id:
+                record(self.session, "payout", order.seller_receives_cents, now, order_id=order.id,
+                       user_id=order.seller_id, stripe_id=payout_id, commission_cents=order.commission_cents)
+                notify(self.session, self.publisher, order.seller_id, "payout_sent", now, lot_id=order.listing_id,
+                       order_id=order.id, amount_cents=order.seller_receives_cents)
+        return True
+
+    # ---- holds nobody needs ----------------------------------------------------------------
+    def release_holds(self, limit: int = 100) -> int:
+        """Cancel authorisations that no longer back a leading maximum (outbid, superseded, lost)."""
+        now = self.clock.now()
+        rows = self.session.execute(select(CardHold, Listing).join(Listing, Listing.id == CardHold.listing_id)
+                                    .where(CardHold.status == HoldStatus.AUTHORIZED).limit(limit * 4)).all()
+        leaders = {}
+        for hold, listing in rows:
+            leaders.setdefault(listing.id, listing)
+        maxima = {(p.listing_id, p.bidder_id): p.max_cents for p in self.session.execute(
+            select(ProxyBid).where(ProxyBid.listing_id.in_(list(leaders)))).scalars()} if leaders else {}
+        winners = {o.listing_id: o for o in self.session.execute(
+            select(Order).where(Order.listing_id.in_(list(leaders)))).scalars()} if leaders else {}
+        doomed = []
+        for hold, listing in rows:
+            if listing.closed_status is None:
+                needed = listing.leader_id == hold.user_id and hold.amount_cents >= maxima.get(
+                    (listing.id, hold.user_id), 0)
+                newest = needed and not any(
+                    h.user_id == hold.user_id and h.listing_id == hold.listing_id and h.id > hold.id
+                    and h.amount_cents >= maxima.get((listing.id, hold.user_id), 0) for h, _ in rows)
+                keep = needed and newest
+            else:
+                order = winners.get(listing.id)
+                keep = order is not None and order.buyer_id == hold.user_id and order.status in (
+                    OrderStatus.AWAITING_PAYMENT, OrderStatus.ACTION_REQUIRED)
+            # A fresh hold may belong to a bid still being placed: leave it a minute.
+            if not keep and hold.created_at < now - HOLD_GRACE:
+                doomed.append(hold.id)
+        self.session.rollback()
+        released = 0
+        for hold_id in doomed[:limit]:
+            hold = self.session.get(CardHold, hold_id)
+            self.gateway.cancel(hold.intent_id, f"hold:{hold.id}:cancel")
+            with transaction():
+                row = self.session.execute(lock_for_update(select(CardHold).where(CardHold.id == hold_id))).scalar_one()
+                if row.status == HoldStatus.AUTHORIZED:
+                    row.status, row.updated_at = HoldStatus.CANCELLED, self.clock.now()
+                    record(self.session, "authorization_cancelled", row.amount_cents, self.clock.now(),
+                           hold_id=row.id, user_id=row.user_id, stripe_id=row.intent_id)
+                    released += 1
+        return released
