@@ -48,6 +48,7 @@ class HandleInfo:
     released: bool
     protected: bool
     owner_user_id: int | None
+    held_until: datetime | None = None  # a buyer's previous handle, kept for them until then
 
 
 class DatabaseRegistry:
@@ -63,7 +64,8 @@ class DatabaseRegistry:
         if row is None:
             return None
         owner = row.account.user_id if row.account is not None else None
-        return HandleInfo(row.id, row.name, row.display, row.account_id is None, row.protected, owner)
+        return HandleInfo(row.id, row.name, row.display, row.account_id is None, row.protected, owner,
+                          row.held_until)
 
     def create_account(self, handle: str, now: datetime, user_id: int | None = None,
                        last_active_at: datetime | None = None) -> Handle:

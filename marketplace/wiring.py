@@ -70,3 +70,9 @@ def closing():
     """The closing service (worker)."""
     from .services.closing import ClosingService
     return ClosingService(db.session, clock(), publisher(), current_app.config["COMMISSION_BPS"])
+
+
+def purchases():
+    """The purchase service (fixed price, Dutch, buy-now)."""
+    from .services.purchases import PurchaseService
+    return PurchaseService(db.session, clock(), publisher(), settlement(), current_app.config["COMMISSION_BPS"])

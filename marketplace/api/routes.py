@@ -16,7 +16,8 @@ from ..errors import BadRequest, Forbidden, ServiceError
 from ..extensions import csrf, db
 from ..models import IdempotentResponse
 from ..validation import page_args, require_object
-from ..wiring import accounts, bidding, cards, clock, listings
+from ..services.purchases import order_for, order_json
+from ..wiring import accounts, bidding, cards, clock, listings, purchases
 from . import bp
 
 # Endpoints anyone may call without a session, so CSRF does not apply to them.
@@ -184,6 +185,39 @@ def place_bid(lot_id: int):
     key = request.headers.get("Idempotency-Key") or data.get("key")
     result = bidding().place(current_user, lot_id, data.get("max_amount_cents"), key)
     return jsonify(result.to_dict()), 200 if result.replayed else 201
+
+
+@bp.post("/lots/<int:lot_id>/buy")
+@signed_in
+def buy(lot_id: int):
+    """Buy at the price (fixed, Dutch) or at buy-now; one order per buyer however often it is sent."""
+    data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        raise BadRequest("invalid_body", "Send a JSON object.")
+    order = purchases().buy(current_user, lot_id, data.get("max_price_cents"),
+                            request.headers.get("Idempotency-Key") or data.get("key"))
+    return jsonify(order_json(order)), 201
+
+
+@bp.get("/orders/<int:order_id>")
+@signed_in
+def get_order(order_id: int):
+    """An order, for its buyer, its seller and admins."""
+    return jsonify(order_json(order_for(db.session, current_user, order_id)))
+
+
+@bp.get("/me/orders")
+@signed_in
+def my_orders():
+    """My orders, as buyer and as seller, newest first."""
+    from sqlalchemy import func, or_
+
+    from ..models import Order
+    page, per_page = page_args(request.args)
+    mine = select(Order).where(or_(Order.buyer_id == current_user.id, Order.seller_id == current_user.id))
+    total = db.session.execute(select(func.count()).select_from(mine.subquery())).scalar_one()
+    rows = db.session.execute(mine.order_by(Order.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars()
+    return jsonify({"items": [order_json(o) for o in rows], "page": page, "per_page": per_page, "total": total})
 
 
 @bp.get("/lots/<int:lot_id>/bids")

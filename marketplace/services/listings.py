@@ -95,8 +95,10 @@ class ListingService:
         """Handles in the pool that no open or sold lot holds: what an admin can list."""
         taken = select(Listing.handle_id).where(
             or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))
+        now = self.clock.now()
         return list(self.session.execute(
-            select(Handle).where(Handle.account_id.is_(None), Handle.id.not_in(taken))
+            select(Handle).where(Handle.account_id.is_(None), Handle.id.not_in(taken),
+                                 or_(Handle.held_until.is_(None), Handle.held_until <= now))
             .order_by(Handle.name).limit(limit)).scalars())
 
     # ---- writing -------------------------------------------------------------------------
@@ -146,6 +148,9 @@ class ListingService:
             if not handle.released:
                 raise Conflict("handle_not_released", f"@{handle.display} still belongs to an account; "
                                                       "only released handles can be listed.")
+            if handle.held_until is not None and handle.held_until > now:
+                raise Conflict("handle_held", f"@{handle.display} is held for its previous owner until "
+                                              f"{handle.held_until:%Y-%m-%d}.")
             if handle.protected and eligibility != Eligibility.ORGANISATIONS:
                 raise ServiceError("protected_handle", f"@{handle.display} is protected: it may be offered "
                                                        "to verified organisations only.", 422)

@@ -147,12 +147,24 @@ class SettlementService:
                 captured = self.session.get(CardHold, hold.id)
                 captured.status, captured.updated_at = HoldStatus.CAPTURED, now
                 locked.hold_id = hold.id
+            if order.source == "fixed":
+                self._sell_fixed(locked, now)
             record(self.session, "captured" if locked.hold_id else "charged", order.amount_cents, now,
                    order_id=order.id, user_id=order.buyer_id, stripe_id=intent.id,
                    idempotency_key=f"order:{order.id}:{'capture' if locked.hold_id else 'charge'}")
             notify(self.session, self.publisher, order.buyer_id, "payment_taken", now, lot_id=order.listing_id,
                    order_id=order.id, amount_cents=order.amount_cents)
         return True
+
+    def _sell_fixed(self, order: Order, now) -> None:
+        """A paid checkout sells the fixed-price lot; if its hold was lost, the transfer step refunds."""
+        from .purchases import complete_fixed_checkout
+
+        try:
+            with self.session.begin_nested():
+                complete_fixed_checkout(self.session, self.publisher, order, now)
+        except auctions.RuleViolation as exc:
+            order.failure = f"checkout hold lost: {exc.message}"[:200]
 
     def _find_charge(self, order: Order, buyer: User):
         """A succeeded charge for this order that Stripe has and we did not record (crash recovery)."""
@@ -171,7 +183,8 @@ class SettlementService:
                 return True
             now = self.clock.now()
             locked.status, locked.updated_at = OrderStatus.ACTION_REQUIRED, now
-            locked.pay_by, locked.failure = now + self.payment_window, reason[:200]
+            # A fixed-price checkout keeps its 15-minute hold as the deadline; a win gets the window.
+            locked.pay_by, locked.failure = locked.pay_by or now + self.payment_window, reason[:200]
             record(self.session, "charge_failed", order.amount_cents, now, order_id=order.id,
                    user_id=order.buyer_id, reason=reason)
             notify(self.session, self.publisher, order.buyer_id, "payment_needed", now, lot_id=order.listing_id,
@@ -190,7 +203,8 @@ class SettlementService:
             now = self.clock.now()
             locked.status, locked.updated_at = OrderStatus.LAPSED, now
             buyer = self.session.get(User, order.buyer_id)
-            buyer.strikes += 1
+            if order.source != "fixed":  # an abandoned checkout is no broken promise; a win is
+                buyer.strikes += 1
             record(self.session, "lapsed", 0, now, order_id=order.id, user_id=order.buyer_id)
             notify(self.session, self.publisher, order.buyer_id, "order_lapsed", now, lot_id=order.listing_id,
                    order_id=order.id, strikes=buyer.strikes)
@@ -206,6 +220,8 @@ class SettlementService:
                     return True
                 listing = self.session.get(Listing, order.listing_id)
                 now = self.clock.now()
+                if listing.winner_id != order.buyer_id:
+                    raise TransferFailed(f"@{listing.handle_display} went to another buyer.")
                 transfer_to_buyer(self.session, listing.handle_id, order.buyer_id, now)
                 locked.status, locked.transferred_at, locked.updated_at = OrderStatus.TRANSFERRED, now, now
                 listing.closed_status = "sold"

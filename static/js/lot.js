@@ -56,6 +56,7 @@
     softClose: q('[data-testid="soft-close-note"]'),
     result: q('[data-testid="bid-result"]'),
     buyNow: q('[data-field="buy-now"]'),
+    cardCta: q('[data-field="card-cta"]'),
     buyBox: q('[data-field="buy-box"]'),
     announcer: q('[data-field="announcer"]'),
     notice: q('[data-field="notice"]'),
@@ -312,6 +313,7 @@
     if (els.dialog && els.dialog.open) els.dialog.close("cancel");
     if (els.buyNow) els.buyNow.hidden = true;
     if (els.buyBox) els.buyBox.hidden = true;
+    if (els.cardCta) els.cardCta.hidden = true;
     if (els.opensNote) els.opensNote.hidden = true;
     if (els.softClose) els.softClose.hidden = true;
     if (els.result && !state.bidPending) els.result.hidden = true; // the winner line says how it ended
@@ -503,6 +505,43 @@
     els.result.textContent = text;
   }
 
+  // A refused bid the buyer can fix elsewhere (the error's action_url): what its link says.
+  var ACTION_LABELS = {
+    payment_method_required: "bid_action_card",
+    card_declined: "bid_action_declined",
+    authentication_required: "bid_action_authenticate"
+  };
+
+  /** Only a page on this site; a card page link brings the buyer back here once the card is saved. */
+  function actionHref(code, url) {
+    if (typeof url !== "string" || url.charAt(0) !== "/" || url.charAt(1) === "/" || url.indexOf("\\") !== -1) {
+      return null;
+    }
+    if (code === "authentication_required") return url; // that page links back to the lot itself
+    try {
+      var parsed = new URL(url, window.location.origin);
+      if (!parsed.searchParams.has("next")) parsed.searchParams.set("next", window.location.pathname);
+      return parsed.pathname + parsed.search + parsed.hash;
+    } catch (err) {
+      return url;
+    }
+  }
+
+  /** A refused bid: its message, and a link to where it can be put right when there is one. */
+  function showRefusal(error) {
+    var message = error && error.message ? error.message : "";
+    showResult("error", t("bid_failed", { message: message }));
+    var href = error ? actionHref(error.code, error.action_url) : null;
+    if (!href || !els.result) return;
+    var link = document.createElement("a");
+    link.className = "bid-action-link";
+    link.href = href;
+    link.setAttribute("data-testid", "bid-action-link");
+    link.textContent = t(ACTION_LABELS[error.code] || "bid_action");
+    els.result.appendChild(document.createTextNode(" "));
+    els.result.appendChild(link);
+  }
+
   function setBusy(busy) {
     state.bidPending = busy;
     [els.submit, els.confirmButton].forEach(function (button) {
@@ -547,10 +586,13 @@
         return;
       }
       if (!ack || ack.error || !ack.ok) {
-        var message = ack && ack.error ? ack.error.message : "";
-        showResult("error", t("bid_failed", { message: message }));
+        var error = ack && ack.error ? ack.error : null;
+        showRefusal(error);
         if (els.key) els.key.value = HX.newKey();
-        if (els.input) els.input.focus();
+        // With a way to put it right, lead there; otherwise back to the amount.
+        var action = els.result && els.result.querySelector('[data-testid="bid-action-link"]');
+        if (action) action.focus();
+        else if (els.input) els.input.focus();
         return;
       }
       // Show the answer's numbers now, but leave seq alone: the bid_placed event (same seq)

@@ -209,3 +209,23 @@ def test_lapsed_hold_falls_back_to_a_charge_and_a_declined_charge_waits_for_the_
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "lapsed"
     assert db.session.get(User, bob.id).strikes == 1
+
+
+def test_buyers_previous_handle_is_held_for_them_not_released(app, clock, client):
+    from marketplace.registry import DatabaseRegistry
+    from marketplace.wiring import listings
+
+    bob = make_user(card="pm_card_visa")
+    DatabaseRegistry(db.session).create_account("bobs_old", clock.now(), user_id=bob.id)
+    db.session.commit()
+    lot = make_auction(start_cents=100_000, minutes=30)
+    bidding().place(bob, lot.id, 300_000, "b")
+    assert settle(clock, lot).status == "completed"
+    old = db.session.query(Handle).filter_by(name="bobs_old").one()
+    assert old.account_id is None and old.held_for_user_id == bob.id
+    assert old.held_until == clock.now() + timedelta(days=30)
+    assert "bobs_old" not in [h.name for h in listings().released_handles()]
+    admin = make_user(admin=True)
+    with pytest.raises(ServiceError) as refused:
+        listings().create(admin, {"handle": "bobs_old", "kind": "fixed"})
+    assert refused.value.code == "handle_held"

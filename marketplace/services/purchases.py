@@ -1,0 +1,123 @@
+"""Buying at a price: fixed-price checkout, Dutch lots and buy-now, through the order machine."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+import auctions
+from auctions import Purchased, RuleViolation
+
+from ..db import lock_for_update, transaction
+from ..errors import BadRequest, NotFound, ServiceError, from_rule
+from ..models import Listing, ListingKind, Order, OrderStatus, ProxyBid, User
+from .lots import aliases, auction_of, dutch_of, fixed_of, record_event
+from .payments import PaymentRequired
+from .settlement import open_order
+
+MAX_KEY_LENGTH = 100
+
+
+def close_sold(session, publisher, listing: Listing, buyer_id: int, price_cents: int, now) -> None:
+    """Mark a lot sold to a buyer (awaiting settlement) and tell its watchers, in the caller's transaction."""
+    listing.closed_status = "ended"
+    listing.closed_at = now
+    listing.winner_id = buyer_id
+    listing.final_price_cents = price_cents
+    listing.current_price_cents = price_cents
+    listing.hold_buyer_id = listing.hold_until = None
+    record_event(session, publisher, listing, "lot_closed", {
+        "status": "ended", "winner_alias": aliases(session, [buyer_id]).get(buyer_id),
+        "amount_cents": price_cents}, now)
+
+
+def complete_fixed_checkout(session, publisher, order: Order, now) -> None:
+    """A paid fixed-price checkout sells the lot; raises RuleViolation if the hold was lost."""
+    listing = session.execute(lock_for_update(select(Listing).where(Listing.id == order.listing_id))).scalar_one()
+    if listing.closed_status == "ended" and listing.winner_id == order.buyer_id:
+        return  # done before a crash
+    outcome = auctions.complete_purchase(fixed_of(listing), order.buyer_id, now)
+    event = next(e for e in outcome.events if isinstance(e, Purchased))
+    close_sold(session, publisher, listing, order.buyer_id, event.price_cents, now)
+
+
+class PurchaseService:
+    """Starts orders for lots bought at a price; the payment is attempted at once."""
+
+    def __init__(self, session, clock, publisher, settlement, commission_bps: int):
+        self.session = session
+        self.clock = clock
+        self.publisher = publisher
+        self.settlement = settlement
+        self.commission_bps = commission_bps
+
+    def buy(self, user: User, lot_id: object, max_price_cents: object = None, key: object = None) -> Order:
+        """Buy a fixed-price or Dutch lot, or an auction at its buy-now price; returns the order."""
+        if isinstance(lot_id, bool) or not isinstance(lot_id, int):
+            raise NotFound("lot_not_found", "There is no such lot.")
+        if max_price_cents is not None:
+            try:
+                max_price_cents = auctions.check_amount(max_price_cents)
+            except RuleViolation as exc:
+                raise BadRequest("invalid_amount", exc.message) from None
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH):
+            raise BadRequest("invalid_key", f"The idempotency key must be text of 1 to {MAX_KEY_LENGTH} characters.")
+        if not user.has_payment_method:
+            raise PaymentRequired("payment_method_required", "Save a card before buying.", "/account/card")
+        with transaction(self.publisher):
+            listing = self.session.execute(
+                lock_for_update(select(Listing).where(Listing.id == lot_id))).scalar_one_or_none()
+            if listing is None:
+                raise NotFound("lot_not_found", "There is no such lot.")
+            now = self.clock.now()
+            mine = self.session.execute(select(Order).where(
+                Order.listing_id == listing.id, Order.buyer_id == user.id,
+                Order.status.not_in([OrderStatus.LAPSED, OrderStatus.REFUNDED]))).scalar_one_or_none()
+            if mine is not None:
+                return mine  # a double click, or a retry: the same order
+            if listing.seller_id == user.id:
+                raise ServiceError("seller_cannot_bid", "You cannot buy your own lot.", 403)
+            order = self._start(listing, user, max_price_cents, now)
+        self.settlement.step(order.id)
+        return self.session.get(Order, order.id)
+
+    def _start(self, listing: Listing, user: User, max_price_cents, now) -> Order:
+        """Apply the engine's rule for this kind of lot and open the order."""
+        try:
+            if listing.kind == ListingKind.FIXED:
+                outcome = auctions.start_checkout(fixed_of(listing), user.id, now)
+                listing.hold_buyer_id, listing.hold_until = outcome.lot.hold_buyer_id, outcome.lot.hold_until
+                order = open_order(self.session, listing, user.id, listing.start_price_cents, "fixed", now,
+                                   self.commission_bps)
+                order.pay_by = listing.hold_until
+                return order
+            if listing.kind == ListingKind.DUTCH:
+                outcome = auctions.buy(dutch_of(listing), user.id, now, max_price_cents)
+                source = "dutch"
+            else:
+                proxies = self.session.execute(
+                    select(ProxyBid).where(ProxyBid.listing_id == listing.id)).scalars().all()
+                outcome = auctions.buy_now(auction_of(listing, proxies), user.id, now)
+                source = "buy_now"
+        except RuleViolation as exc:
+            raise from_rule(exc) from None
+        price = next(e for e in outcome.events if isinstance(e, Purchased)).price_cents
+        close_sold(self.session, self.publisher, listing, user.id, price, now)
+        return open_order(self.session, listing, user.id, price, source, now, self.commission_bps)
+
+
+def order_for(session, user: User, order_id: int) -> Order:
+    """An order its buyer, its seller or an admin may see; 404 for anyone else."""
+    order = session.get(Order, order_id)
+    if order is None or not (user.is_admin or user.id in (order.buyer_id, order.seller_id)):
+        raise NotFound("order_not_found", "There is no such order.")
+    return order
+
+
+def order_json(order: Order) -> dict:
+    """The API shape of an order."""
+    from ..clock import iso
+    return {"id": order.id, "lot_id": order.listing_id, "status": order.status, "source": order.source,
+            "amount_cents": order.amount_cents, "commission_cents": order.commission_cents,
+            "seller_receives_cents": order.seller_receives_cents, "pay_by": iso(order.pay_by),
+            "paid_at": iso(order.paid_at), "transferred_at": iso(order.transferred_at),
+            "completed_at": iso(order.completed_at), "created_at": iso(order.created_at)}
+
