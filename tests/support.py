@@ -201,6 +201,8 @@ import urllib.parse  # noqa: E402
 import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from tests import procs as _procs  # noqa: E402
+
 FAKE_STRIPE_SECRET_KEY = "sk_test_12345"
 FAKE_STRIPE_PUBLISHABLE_KEY = "pk_test_12345"
 FAKE_STRIPE_WEBHOOK_SECRET = "whsec_test"
@@ -239,8 +241,8 @@ def fake_stripe_card(base_url: str, number: str) -> str:
     return body["id"]
 
 
-class FakeStripeServer:
-    """`python -m devsupport.fake_stripe` on a loopback port, logging to a file."""
+class FakeStripeServer(_procs.ServerProcess):
+    """`python -m devsupport.fake_stripe` on a loopback port; logging and stopping as ServerProcess."""
 
     def __init__(self, log_dir: Path, port: int | None = None):
         from tests.procs import ROOT, free_port
@@ -278,26 +280,3 @@ class FakeStripeServer:
             time.sleep(0.1)
         raise RuntimeError(f"fake Stripe on {self.url} not ready after {seconds}s ({last}):\n"
                            + self.log_text())
-
-    def log_text(self) -> str:
-        """What the server has written so far."""
-        if self._log is not None and not self._log.closed:
-            self._log.flush()
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError as exc:
-            return f"(no log: {exc})"
-
-    def stop(self, grace: float = 5) -> None:
-        """Terminate, wait, then kill if needed; always reap the child and close the log."""
-        try:
-            if self.proc is not None and self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(grace)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(grace)
-        finally:
-            if self._log is not None:
-                self._log.close()
