@@ -387,7 +387,9 @@ class OrderStatus(enum.StrEnum):
     awaiting_payment: won or bought, not yet charged; action_required: the charge needs the
     buyer (declined or bank authentication), until pay_by; paid: money taken; transferred: the
     handle is the buyer's; completed: the seller is paid (or the platform sold it); lapsed: the
-    buyer did not pay in time; refunded: money returned (the transfer failed or an admin refunded).
+    buyer did not pay in time; refunded: money returned (the transfer failed or an admin refunded);
+    offered: a second-chance offer to the runner-up, open until pay_by; declined: an offer the
+    runner-up turned down or let expire.
     """
 
     AWAITING_PAYMENT = "awaiting_payment"
@@ -397,6 +399,8 @@ class OrderStatus(enum.StrEnum):
     COMPLETED = "completed"
     LAPSED = "lapsed"
     REFUNDED = "refunded"
+    OFFERED = "offered"
+    DECLINED = "declined"
 
 
 class Order(db.Model):
@@ -423,6 +427,8 @@ class Order(db.Model):
     transferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failure: Mapped[str | None] = mapped_column(String(200))
+    # A second-chance offer names the lapsed order it replaces.
+    second_chance_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -460,3 +466,25 @@ class WebhookEvent(db.Model):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     type: Mapped[str] = mapped_column(String(80))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EmailMessage(db.Model):
+    """The email outbox: written in the same transaction as the event it tells of, sent by the worker.
+
+    With SMTP configured the worker sends and stamps sent_at; without it the messages stay here
+    and the development mailbox page shows them.
+    """
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(200))
