@@ -99,3 +99,18 @@ def gateway(fake_stripe):
         yield stripe_gateway
     finally:
         stripe_gateway.close()
+
+
+@pytest.fixture
+def stripe_config(fake_stripe) -> dict:
+    """Settings for an app that takes payments through the fake Stripe server, with card holds."""
+    return {"CARD_HOLDS": True, "STRIPE_API_BASE": fake_stripe, "STRIPE_SECRET_KEY": support.FAKE_STRIPE_SECRET_KEY,
+            "STRIPE_PUBLISHABLE_KEY": support.FAKE_STRIPE_PUBLISHABLE_KEY,
+            "STRIPE_WEBHOOK_SECRET": support.FAKE_STRIPE_WEBHOOK_SECRET}
+
+
+@pytest.fixture
+def shared_gateway(app, gateway):
+    """The app uses the test's gateway (emptied before each test)."""
+    app.extensions["gateway"] = gateway
+    return gateway

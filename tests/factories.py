@@ -50,3 +50,9 @@ def login(client, user, password: str = PASSWORD):
     response = client.post("/login", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, read from a page's meta tag as the browser does."""
+    page = client.get("/").get_data(as_text=True)
+    return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]

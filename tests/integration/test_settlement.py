@@ -11,25 +11,15 @@ from marketplace.extensions import db
 from marketplace.models import CardHold, Handle, Listing, Order, PaymentRecord, User
 from marketplace.wiring import bidding, closing, settlement
 from tests.factories import make_auction, make_user
-from tests.support import (
-    FAKE_STRIPE_PUBLISHABLE_KEY,
-    FAKE_STRIPE_SECRET_KEY,
-    fake_stripe_call,
-    fake_stripe_card,
-)
+from tests.support import fake_stripe_call, fake_stripe_card
+
+
+pytestmark = pytest.mark.usefixtures("shared_gateway")
 
 
 @pytest.fixture
-def app_config(fake_stripe):
-    return {"CARD_HOLDS": True, "STRIPE_API_BASE": fake_stripe, "STRIPE_SECRET_KEY": FAKE_STRIPE_SECRET_KEY,
-            "STRIPE_PUBLISHABLE_KEY": FAKE_STRIPE_PUBLISHABLE_KEY}
-
-
-@pytest.fixture(autouse=True)
-def shared_gateway(app, gateway):
-    """The app uses the test's gateway (emptied before each test)."""
-    app.extensions["gateway"] = gateway
-    return gateway
+def app_config(stripe_config):
+    return stripe_config
 
 
 def holds_of(user) -> list[CardHold]:
