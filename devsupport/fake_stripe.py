@@ -40,7 +40,7 @@ class ConnectError(Exception):
 
 
 # Connect records are plain dicts kept in localstripe's own store under "account:", "transfer:",
-# "account_link:" and "idempotency:" keys, so DELETE /_config/data empties them along with the rest.
+# "transfer_reversal:", "account_link:" and "idempotency:" keys, so DELETE /_config/data empties them along with the rest.
 def _get(kind: str, record_id: str) -> dict | None:
     """A stored Connect record, or None."""
     record = store.get(f"{kind}:{record_id}")
@@ -221,6 +221,34 @@ def retrieve_transfer(request, data):
     return _must_exist("transfer", request.match_info["id"])
 
 
+def create_transfer_reversal(request, data):
+    """POST /v1/transfers/{id}/reversals: take back part or all of a transfer (a refund's payout)."""
+    _only(data, {"amount", "description", "metadata", "refund_application_fee"})
+    transfer = _must_exist("transfer", request.match_info["id"])
+    left = transfer["amount"] - transfer["amount_reversed"]
+    amount = _positive_int(data, "amount") if "amount" in data else left
+    if left <= 0:
+        raise ConnectError(400, f"Transfer {transfer['id']} has already been fully reversed.", None,
+                           "transfer_already_reversed")
+    if amount > left:
+        raise ConnectError(400, f"Reversal amount exceeds the {left} left on the transfer.", "amount",
+                           "amount_too_large")
+    transfer["amount_reversed"] += amount
+    transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+    return _put("transfer_reversal", {
+        "id": "trr_" + random_id(16), "object": "transfer_reversal", "amount": amount,
+        "currency": transfer["currency"], "transfer": transfer["id"],
+        "metadata": data.get("metadata") or {}, "created": int(time.time())})
+
+
+def list_transfer_reversals(request, data):
+    """GET /v1/transfers/{id}/reversals."""
+    _only(data, {"limit", "starting_after"})
+    transfer = _must_exist("transfer", request.match_info["id"])
+    records = [r for r in _all("transfer_reversal") if r["transfer"] == transfer["id"]]
+    return _page(f"/v1/transfers/{transfer['id']}/reversals", records, data)
+
+
 def add_connect_routes(application: web.Application) -> None:
     """Give localstripe's app the Connect routes it lacks (authenticated like the rest)."""
     routes = [
@@ -231,6 +259,8 @@ def add_connect_routes(application: web.Application) -> None:
         ("POST", "/v1/transfers", _handler(create_transfer, idempotent=True)),
         ("GET", "/v1/transfers", _handler(list_transfers)),
         ("GET", "/v1/transfers/{id}", _handler(retrieve_transfer)),
+        ("POST", "/v1/transfers/{id}/reversals", _handler(create_transfer_reversal, idempotent=True)),
+        ("GET", "/v1/transfers/{id}/reversals", _handler(list_transfer_reversals)),
         # Under /_config/ because localstripe lets a browser reach that prefix without an API key.
         ("GET", "/_config/connect/onboarding/{link}", onboard),
     ]

@@ -1,9 +1,9 @@
 """Admin forms; amounts are typed in dollars and stored in cents."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..errors import ServiceError
 from ..validation import dollars_to_cents
@@ -52,3 +52,10 @@ class ReserveForm(FlaskForm):
 
     reserve = DollarField(_l("Reserve (USD; empty for none)"))
     submit = SubmitField(_l("Save reserve"))
+
+
+class RefundForm(FlaskForm):
+    """Refund an order; the reason goes to the buyer, the order and the audit log."""
+
+    reason = TextAreaField(_l("Reason (the buyer sees it)"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Refund the buyer"))

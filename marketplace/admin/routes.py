@@ -10,9 +10,10 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import AuditEntry
 from ..validation import page_args
+from ..web import usd
 from ..wiring import clock, listings
 from . import bp
-from .forms import LotForm, ReserveForm
+from .forms import LotForm, RefundForm, ReserveForm
 
 
 @bp.before_request
@@ -98,3 +99,59 @@ def audit_log():
     actions = db.session.execute(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).scalars().all()
     return render_template("admin/audit.html", entries=entries, total=total, page=page, per_page=per_page,
                            action=action or "", actions=actions)
+
+
+@bp.route("/orders")
+def orders_console():
+    """Every order, filterable by status, searchable by handle or buyer email, with counts per status."""
+    from ..models import OrderStatus
+    from ..services.order_views import admin_search
+
+    page, per_page = page_args({"page": request.args.get("page", 1), "per_page": request.args.get("per_page", 50)})
+    status = request.args.get("status") or None
+    if status is not None and status not in {str(s) for s in OrderStatus}:
+        abort(400, _("Unknown order status."))
+    q = (request.args.get("q") or "").strip()[:254]
+    result = admin_search(db.session, status, q, page, per_page)
+    return render_template("admin/orders.html", result=result, status=status or "", q=q)
+
+
+@bp.route("/orders/<int:order_id>")
+def order_detail(order_id: int):
+    """One order: buyer and seller, the payment log in time order, the buyer's holds, the lot's close."""
+    return _order_page(order_id, RefundForm())
+
+
+@bp.post("/orders/<int:order_id>/refund")
+def refund_order(order_id: int):
+    """Refund an order with a reason (the one refund rule: services/refunds.py)."""
+    from ..services.refunds import RefundService
+    from ..wiring import gateway, publisher
+
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _order_page(order_id, form, 400)
+    try:
+        order = RefundService(db.session, clock(), gateway(), publisher()).refund(
+            order_id, form.reason.data, actor=current_user)
+    except ServiceError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+        return _order_page(order_id, form, exc.status)
+    note = _(" The handle stays with the buyer: taking it back is a separate, manual admin action.") \
+        if order.transferred_at else ""
+    flash(_("Order %(num)s refunded: %(amount)s returned to the buyer.", num=order.id,
+            amount=usd(order.amount_cents)) + note, "success")
+    return redirect(url_for("admin.order_detail", order_id=order_id))
+
+
+def _order_page(order_id: int, form: RefundForm, status: int = 200):
+    """Render the admin order page (with the refund form as submitted)."""
+    from ..services.order_views import admin_detail
+
+    try:
+        detail = admin_detail(db.session, order_id)
+    except ServiceError:
+        abort(404)
+    return render_template("admin/order.html", form=form, **detail), status
