@@ -23,6 +23,7 @@ from marketplace.extensions import socketio  # noqa: E402
 
 log = logging.getLogger("marketplace.serve")
 _children: list[subprocess.Popen] = []
+DEV_WEBHOOK_SECRET = "whsec_localstripe_dev"
 
 
 def _stop(signum, frame):
@@ -58,6 +59,19 @@ def start_fake_stripe(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def register_dev_webhook(app) -> None:
+    """Have the fake Stripe server deliver its events to our webhook endpoint, signed with the dev secret."""
+    from marketplace.payments.gateway import PaymentError
+    from marketplace.wiring import gateway
+
+    url = f"http://127.0.0.1:{app.config['PORT']}/webhooks/stripe"
+    with app.app_context():
+        try:
+            gateway().register_dev_webhook(url, app.config["STRIPE_WEBHOOK_SECRET"])
+        except PaymentError as exc:  # the worker reconciles anyway; webhooks only speed it up
+            log.warning("could not register the development webhook: %s", exc)
+
+
 def main() -> None:
     """Start the fake Stripe server if needed, make sure the admin and demo data exist, serve."""
     signal.signal(signal.SIGTERM, _stop)
@@ -67,7 +81,10 @@ def main() -> None:
         overrides["STRIPE_API_BASE"] = start_fake_stripe(int(os.environ.get("LOCALSTRIPE_PORT", "8420")))
         overrides["STRIPE_SECRET_KEY"] = "sk_test_localstripe"
         overrides["STRIPE_PUBLISHABLE_KEY"] = "pk_test_localstripe"
+        overrides["STRIPE_WEBHOOK_SECRET"] = os.environ.get("STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
     app = create_app(overrides)
+    if "STRIPE_WEBHOOK_SECRET" in overrides:
+        register_dev_webhook(app)
     with app.app_context():
         from marketplace.wiring import accounts
         accounts().ensure_admin(app.config["ADMIN_EMAIL"], app.config["ADMIN_PASSWORD"])
