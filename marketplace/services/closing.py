@@ -1,7 +1,6 @@
 """Closing lots when their time is up: exactly once, even with several workers."""
 from __future__ import annotations
 
-import json
 import logging
 
 from sqlalchemy import select
@@ -10,8 +9,9 @@ import auctions
 from auctions import Closed, LotStatus, RuleViolation
 
 from ..db import lock_for_update, transaction
-from ..models import Listing, ListingKind, Notification, ProxyBid
+from ..models import Listing, ListingKind, ProxyBid
 from .lots import aliases, auction_of, record_event, store_auction
+from .notices import notify
 from .settlement import open_order
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,8 @@ class ClosingService:
                 "status": status.value, "winner_alias": users.get(winner_id),
                 "amount_cents": listing.final_price_cents}, now)
             if winner_id is not None:
-                open_order(self.session, listing, winner_id, price, "auction", now, self.commission_bps)
-                payload = {"lot_id": listing.id, "handle": listing.handle_display, "amount_cents": price}
-                self.session.add(Notification(user_id=winner_id, kind="won", listing_id=listing.id,
-                                              payload_json=json.dumps(payload), created_at=now))
-                self.publisher.to_user(winner_id, "won", payload)
+                order = open_order(self.session, listing, winner_id, price, "auction", now, self.commission_bps)
+                notify(self.session, self.publisher, winner_id, "won", now, lot_id=listing.id,
+                       handle=listing.handle_display, amount_cents=price, order_id=order.id)
             log.info("closed lot %s (%s) as %s at %s", listing.id, listing.handle_name, status.value, price)
         return True
