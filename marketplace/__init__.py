@@ -48,6 +48,9 @@ def create_app(config: dict | None = None):
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .lots import bp as lots_bp
+    from .notices import bp as notices_bp
+    from .webhooks import bp as webhooks_bp
+    from .orders import bp as orders_bp
 
     socketio.init_app(
         app,
@@ -66,9 +69,13 @@ def create_app(config: dict | None = None):
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(lots_bp)
+    app.register_blueprint(notices_bp)
+    app.register_blueprint(orders_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API checks CSRF itself, only for cookie-authenticated writes
+    app.register_blueprint(webhooks_bp)
+    csrf.exempt(webhooks_bp)  # Stripe signs its deliveries; there is no session to forge
     auth.setup_login(login_manager)
     web.setup(app)
 

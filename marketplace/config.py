@@ -56,6 +56,16 @@ class Config:
     COMMISSION_BPS = int(os.environ.get("MARKETPLACE_COMMISSION_BPS", "1000"))  # 10%
     PAYMENT_WINDOW_HOURS = 48
     TRANSFER_WINDOW_HOURS = 48
+    # Email: notices go to the outbox table; the worker sends them when SMTP is configured.
+    PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+    MAIL_SMTP_HOST = os.environ.get("MAIL_SMTP_HOST") or None
+    MAIL_SMTP_PORT = int(os.environ.get("MAIL_SMTP_PORT") or "25")
+    MAIL_SMTP_USER = os.environ.get("MAIL_SMTP_USER") or None
+    MAIL_SMTP_PASSWORD = os.environ.get("MAIL_SMTP_PASSWORD") or None
+    MAIL_SMTP_STARTTLS = _env_bool("MAIL_SMTP_STARTTLS", False)
+    MAIL_FROM = os.environ.get("MAIL_FROM") or "Handle Exchange <no-reply@handle-exchange.invalid>"
+    # /dev/mailbox shows the outbox; never in production, and by default only without SMTP.
+    DEV_MAILBOX = _env_bool("MARKETPLACE_DEV_MAILBOX", MAIL_SMTP_HOST is None and ENV_NAME != "production")
 
 
 def check_production(config: dict) -> None:
@@ -65,6 +75,8 @@ def check_production(config: dict) -> None:
     problems = []
     if config.get("SECRET_KEY") in (None, "", "dev-only-not-secret"):
         problems.append("SECRET_KEY")
+    if os.environ.get("MARKETPLACE_CRASH_AT"):
+        problems.append("MARKETPLACE_CRASH_AT (a test-only fault injection) must not be set")
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
         problems.append("DATABASE_URL (PostgreSQL)")
     if not config.get("STRIPE_SECRET_KEY"):

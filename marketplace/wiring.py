@@ -76,3 +76,9 @@ def purchases():
     """The purchase service (fixed price, Dutch, buy-now)."""
     from .services.purchases import PurchaseService
     return PurchaseService(db.session, clock(), publisher(), settlement(), current_app.config["COMMISSION_BPS"])
+
+
+def buyer_orders():
+    """Paying a waiting order and answering second-chance offers."""
+    from .services.buyer_orders import BuyerOrders
+    return BuyerOrders(db.session, clock(), gateway(), settlement())

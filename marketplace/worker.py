@@ -8,6 +8,7 @@ import time
 from .extensions import db
 
 log = logging.getLogger(__name__)
+RECONCILE_EVERY_SECONDS = 60.0
 
 
 class Worker:
@@ -17,18 +18,33 @@ class Worker:
         self.app = app
         self.interval = app.config.get("WORKER_INTERVAL_SECONDS", 0.25)
         self.stop = stop or threading.Event()
+        self._next_reconcile = 0.0
 
     def run_once(self) -> int:
         """One pass of every job (closing, then settlement); returns how many lots were closed."""
+        from .services.outbox import send_pending
         from .wiring import closing, settlement
         with self.app.app_context():
             try:
                 closed = closing().close_due()
                 if self.app.config.get("STRIPE_API_BASE") or self.app.config.get("STRIPE_SECRET_KEY"):
                     settlement().run_once()
+                    self._reconcile()
+                send_pending()  # the email outbox; does nothing without SMTP settings
                 return closed
             finally:
                 db.session.remove()
+
+    def _reconcile(self) -> None:
+        """Now and then (it lists intents at Stripe), make card holds agree with Stripe."""
+        if time.monotonic() < self._next_reconcile:
+            return
+        self._next_reconcile = time.monotonic() + RECONCILE_EVERY_SECONDS
+        from .services.reconcile import Reconciler
+        from .wiring import clock, gateway
+        done = Reconciler(db.session, clock(), gateway()).run_once()
+        if any(done.values()):
+            log.info("reconciled with Stripe: %s", done)
 
     def run_forever(self) -> None:
         """Loop until stopped; a failing pass is logged and retried, never fatal."""

@@ -50,8 +50,10 @@ def http_json(method: str, url: str, payload: dict | None = None, token: str | N
 class ServerProcess:
     """One `python -m marketplace` process on a loopback port, logging to a file."""
 
-    def __init__(self, name: str, log_dir: Path, env: dict[str, str], port: int | None = None):
+    def __init__(self, name: str, log_dir: Path, env: dict[str, str], port: int | None = None,
+                 args: tuple[str, ...] = ("-m", "marketplace")):
         self.name = name
+        self.args = args  # e.g. ("-m", "flask", "--app", "wsgi", "worker") for a worker process
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log_dir) / f"server-{name}.log"
@@ -64,7 +66,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         """Start the process (it serves once `wait_ready` says so)."""
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "marketplace"], cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen([sys.executable, *self.args], cwd=ROOT, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 

@@ -1,11 +1,12 @@
 """Saving a card with Stripe.js (SetupIntent), for bidding and buying."""
-from flask import jsonify, render_template, request
+from flask import flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import BadRequest, ServiceError
 from ..extensions import db
 from ..services.payments import HoldAuthentication
-from ..wiring import cards, clock, gateway
+from ..wiring import buyer_orders, cards, clock, gateway
 from . import bp
 
 
@@ -55,3 +56,51 @@ def authenticate_hold(hold_id: int):
 def refresh_hold(hold_id: int):
     """After Stripe.js's confirmation: the hold's status as Stripe now sees it."""
     return jsonify(HoldAuthentication(db.session, clock(), gateway()).refresh(current_user, hold_id))
+
+
+@bp.get("/orders/<int:order_id>/pay")
+@login_required
+def pay_order(order_id: int):
+    """Pay for an order whose card payment failed or needs the bank's check, before its deadline."""
+    return render_template("account/pay.html", pay=buyer_orders().page(current_user, order_id))
+
+
+@bp.post("/orders/<int:order_id>/pay")
+@login_required
+def start_payment(order_id: int):
+    """Charge the saved card now (JSON): paid, or a client secret for the bank's check."""
+    return jsonify(buyer_orders().pay(current_user, order_id))
+
+
+@bp.post("/orders/<int:order_id>/pay/confirm")
+@login_required
+def confirm_payment(order_id: int):
+    """After Stripe.js's check: the order's status as it now stands."""
+    return jsonify(buyer_orders().confirm(current_user, order_id))
+
+
+@bp.post("/orders/<int:order_id>/accept")
+@login_required
+def accept_offer(order_id: int):
+    """Take a second-chance offer (form post); the order page shows what follows."""
+    try:
+        result = buyer_orders().accept_offer(current_user, order_id)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(f"/orders/{order_id}")
+    if result["status"] == "action_required":
+        return redirect(f"/orders/{order_id}/pay")
+    flash(_("The lot is yours: your card has been charged."), "success")
+    return redirect(f"/orders/{order_id}")
+
+
+@bp.post("/orders/<int:order_id>/decline")
+@login_required
+def decline_offer(order_id: int):
+    """Turn a second-chance offer down (form post)."""
+    try:
+        buyer_orders().decline_offer(current_user, order_id)
+        flash(_("You declined the offer."), "success")
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    return redirect(f"/orders/{order_id}")

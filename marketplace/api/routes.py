@@ -17,7 +17,7 @@ from ..extensions import csrf, db
 from ..models import IdempotentResponse
 from ..validation import page_args, require_object
 from ..services.purchases import order_for, order_json
-from ..wiring import accounts, bidding, cards, clock, listings, purchases
+from ..wiring import accounts, bidding, buyer_orders, cards, clock, listings, purchases
 from . import bp
 
 # Endpoints anyone may call without a session, so CSRF does not apply to them.
@@ -204,6 +204,27 @@ def buy(lot_id: int):
 def get_order(order_id: int):
     """An order, for its buyer, its seller and admins."""
     return jsonify(order_json(order_for(db.session, current_user, order_id)))
+
+
+@bp.post("/orders/<int:order_id>/pay")
+@signed_in
+def pay_order(order_id: int):
+    """Pay a waiting order with the saved card; `requires_action` carries a client secret for Stripe.js."""
+    return jsonify(buyer_orders().pay(current_user, order_id))
+
+
+@bp.post("/orders/<int:order_id>/accept")
+@signed_in
+def accept_offer(order_id: int):
+    """Take a second-chance offer: the lot at your own highest bid, charged to the saved card."""
+    return jsonify(buyer_orders().accept_offer(current_user, order_id))
+
+
+@bp.post("/orders/<int:order_id>/decline")
+@signed_in
+def decline_offer(order_id: int):
+    """Turn a second-chance offer down."""
+    return jsonify(buyer_orders().decline_offer(current_user, order_id))
 
 
 @bp.get("/me/orders")

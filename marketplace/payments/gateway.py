@@ -153,14 +153,26 @@ class StripeGateway:
         return self._pay(customer_id, payment_method_id, amount_cents, idempotency_key, metadata,
                          capture_method="automatic", expected="succeeded")
 
+    def pay_with_buyer(self, customer_id: str, payment_method_id: str, amount_cents: int,
+                       idempotency_key: str, metadata: dict[str, str]) -> Intent:
+        """Charge the saved card with the buyer present (on the payment page): an intent the
+        bank wants confirmed comes back as `requires_action` for Stripe.js; a decline raises."""
+        try:
+            return self._pay(customer_id, payment_method_id, amount_cents, idempotency_key, metadata,
+                             capture_method="automatic", expected="succeeded", off_session=False)
+        except PaymentError as exc:
+            if exc.code == "authentication_required" and exc.intent_id:
+                return self.retrieve(exc.intent_id)
+            raise
+
     def _pay(self, customer_id, payment_method_id, amount_cents, idempotency_key, metadata, *,
-             capture_method, expected) -> Intent:
-        """Create and confirm an off-session PaymentIntent; anything but `expected` raises."""
+             capture_method, expected, off_session: bool = True) -> Intent:
+        """Create and confirm a PaymentIntent (off-session unless told); anything but `expected` raises."""
         _check_amount(amount_cents)
         params = {
             "amount": amount_cents, "currency": CURRENCY, "customer": customer_id,
             "payment_method": payment_method_id, "payment_method_types": ["card"],
-            "capture_method": capture_method, "confirm": True, "off_session": True,
+            "capture_method": capture_method, "confirm": True, "off_session": off_session,
             # localstripe ignores idempotency keys: the key in the metadata lets reconciliation
             # find the intent a crashed attempt made (list_intents).
             "metadata": {**metadata, "idempotency_key": idempotency_key},
@@ -216,6 +228,22 @@ class StripeGateway:
         with _translated():
             found = list(self._v1.payment_intents.list(params).auto_paging_iter())
         return [_intent(pi) for pi in found if customer_id in (None, _id(pi.customer))]
+
+    def intents_of(self, customer_ids, created_after: int | None = None) -> dict[str, list[Intent]]:
+        """The PaymentIntents of several customers (made after a Unix time), by customer, for reconciliation."""
+        wanted = set(customer_ids)
+        with _translated():
+            if self.is_dev_server:  # localstripe: no customer or created filter; one listing serves all
+                found = list(self._v1.payment_intents.list({"limit": 100}).auto_paging_iter())
+            else:
+                since = {"created": {"gte": created_after}} if created_after else {}
+                found = [pi for customer in sorted(wanted) for pi in self._v1.payment_intents.list(
+                    {"limit": 100, "customer": customer, **since}).auto_paging_iter()]
+        by_customer: dict[str, list[Intent]] = {}
+        for pi in found:
+            if _id(pi.customer) in wanted:
+                by_customer.setdefault(_id(pi.customer), []).append(_intent(pi))
+        return by_customer
 
     def refund(self, intent_id: str, amount_cents: int, idempotency_key: str) -> str:
         """Refund part or all of what an intent received; return the refund id."""
@@ -275,6 +303,14 @@ class StripeGateway:
         return [{"id": t["id"], "amount_cents": t["amount"], "destination": _id(t["destination"]),
                  "source_transaction": _id(t.get("source_transaction")),
                  "metadata": t.get("metadata") or {}} for t in found]
+
+    def reverse_transfer(self, transfer_id: str, amount_cents: int, idempotency_key: str) -> str:
+        """Take back part or all of a seller's payout (after a refund); return the reversal id."""
+        _check_amount(amount_cents)
+        with _translated():
+            return self._v1.transfers.reversals.create(
+                transfer_id, {"amount": amount_cents, "metadata": {"idempotency_key": idempotency_key}},
+                _options(idempotency_key)).id
 
     # Webhooks and the development server
 

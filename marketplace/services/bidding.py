@@ -12,9 +12,9 @@ from auctions import BidAccepted, Extended, Outbid, RuleViolation
 
 from ..clock import iso
 from ..db import lock_for_update, transaction
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError, from_rule
-from ..models import Bid, Eligibility, Listing, ListingKind, Notification, ProxyBid, User
-from .lots import aliases, auction_of, lot_view, record_event, store_auction
+from ..errors import BadRequest, Conflict, NotFound, ServiceError, from_rule
+from ..models import Bid, Listing, ListingKind, Notification, ProxyBid, User
+from .lots import aliases, auction_of, check_may_take_part, lot_view, record_event, store_auction
 
 GENESIS_HASH = "0" * 64
 MAX_KEY_LENGTH = 100
@@ -49,17 +49,9 @@ class BiddingService:
         self.holds = holds  # HoldService; None where bids are not card-backed (rule tests)
 
     def _check_eligible(self, user: User, listing: Listing) -> None:
-        """Sellers, accounts linked to them, and users outside the lot's audience may not bid."""
-        if listing.seller_id is not None:
-            if user.id == listing.seller_id:
-                raise Forbidden("seller_cannot_bid", "You cannot bid on your own lot.")
-            seller = self.session.get(User, listing.seller_id)
-            if seller and seller.linked_group and seller.linked_group == user.linked_group:
-                raise Forbidden("seller_cannot_bid", "Accounts linked to the seller cannot bid on this lot.")
-        if listing.eligibility == Eligibility.VERIFIED and not user.verified:
-            raise Forbidden("not_eligible", "This lot is open to verified buyers only.")
-        if listing.eligibility == Eligibility.ORGANISATIONS:
-            raise Forbidden("not_eligible", "This lot is open to verified organisations only.")
+        """Sellers, accounts linked to them, users outside the lot's audience and suspended
+        buyers may not bid."""
+        check_may_take_part(self.session, user, listing)
 
     def _result(self, listing: Listing, proxies: list[ProxyBid], user: User, replayed=False) -> BidResult:
         """Answer for the bidder from the lot's state."""

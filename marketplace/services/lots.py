@@ -11,7 +11,29 @@ import auctions
 from auctions import Auction, DutchLot, FixedPriceLot, LotStatus, Proxy
 
 from ..clock import iso
-from ..models import Listing, ListingKind, LotEvent, ProxyBid, User
+from ..errors import Forbidden
+from ..models import Eligibility, Listing, ListingKind, LotEvent, ProxyBid, User
+
+# A winner who does not pay gets a strike; at this many, they may no longer bid or buy.
+MAX_STRIKES = 3
+
+
+def check_may_take_part(session, user: User, listing: Listing, verb: str = "bid on") -> None:
+    """Refuse sellers (and accounts linked to them), buyers outside the lot's audience, and
+    buyers suspended for unpaid wins: they may not bid on, or buy, this lot."""
+    if user.strikes >= MAX_STRIKES:
+        raise Forbidden("buyer_suspended", f"Your account may no longer bid or buy: {user.strikes} won lots "
+                                           "went unpaid. Contact support to appeal.")
+    if listing.seller_id is not None:
+        if user.id == listing.seller_id:
+            raise Forbidden("seller_cannot_bid", f"You cannot {verb} your own lot.")
+        seller = session.get(User, listing.seller_id)
+        if seller and seller.linked_group and seller.linked_group == user.linked_group:
+            raise Forbidden("seller_cannot_bid", f"Accounts linked to the seller cannot {verb} this lot.")
+    if listing.eligibility == Eligibility.VERIFIED and not user.verified:
+        raise Forbidden("not_eligible", "This lot is open to verified buyers only.")
+    if listing.eligibility == Eligibility.ORGANISATIONS:
+        raise Forbidden("not_eligible", "This lot is open to verified organisations only.")
 
 
 def auction_of(listing: Listing, proxies: Iterable[ProxyBid]) -> Auction:

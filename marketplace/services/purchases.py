@@ -7,9 +7,9 @@ import auctions
 from auctions import Purchased, RuleViolation
 
 from ..db import lock_for_update, transaction
-from ..errors import BadRequest, NotFound, ServiceError, from_rule
+from ..errors import BadRequest, NotFound, from_rule
 from ..models import Listing, ListingKind, Order, OrderStatus, ProxyBid, User
-from .lots import aliases, auction_of, dutch_of, fixed_of, record_event
+from .lots import aliases, auction_of, check_may_take_part, dutch_of, fixed_of, record_event
 from .payments import PaymentRequired
 from .settlement import open_order
 
@@ -70,11 +70,10 @@ class PurchaseService:
             now = self.clock.now()
             mine = self.session.execute(select(Order).where(
                 Order.listing_id == listing.id, Order.buyer_id == user.id,
-                Order.status.not_in([OrderStatus.LAPSED, OrderStatus.REFUNDED]))).scalar_one_or_none()
+                Order.status.not_in([OrderStatus.LAPSED, OrderStatus.REFUNDED, OrderStatus.DECLINED]))).scalar_one_or_none()
             if mine is not None:
                 return mine  # a double click, or a retry: the same order
-            if listing.seller_id == user.id:
-                raise ServiceError("seller_cannot_bid", "You cannot buy your own lot.", 403)
+            check_may_take_part(self.session, user, listing, "buy")
             order = self._start(listing, user, max_price_cents, now)
         self.settlement.step(order.id)
         return self.session.get(Order, order.id)

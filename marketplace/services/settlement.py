@@ -8,24 +8,30 @@ Idempotency keys go with every Stripe call too, but nothing relies on them alone
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 import auctions
 
 from ..db import lock_for_update, transaction
-from ..models import CardHold, HoldStatus, Listing, Notification, Order, OrderStatus, ProxyBid, User
+from ..faults import crash_point
+from ..models import CardHold, HoldStatus, Listing, Order, OrderStatus, ProxyBid, User
 from ..payments.gateway import PaymentError
 from ..registry import TransferFailed, transfer_to_buyer
+from .notices import notify
 from .payments import record
 
 log = logging.getLogger(__name__)
 
 HOLD_GRACE = timedelta(seconds=60)
 ACTIVE = (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, OrderStatus.TRANSFERRED)
+# Orders waiting on a person: the worker looks at them when their deadline passes, and asks
+# Stripe about a payment the buyer started at most this often (the pay page and webhooks ask at once).
+WAITING = (OrderStatus.ACTION_REQUIRED, OrderStatus.OFFERED)
+RECHECK = timedelta(minutes=2)
+SECOND_CHANCE_WINDOW = timedelta(hours=24)
 
 
 def open_order(session, listing: Listing, buyer_id: int, amount_cents: int, source: str, now,
@@ -40,13 +46,6 @@ def open_order(session, listing: Listing, buyer_id: int, amount_cents: int, sour
     return order
 
 
-def notify(session, publisher, user_id: int, kind: str, now, **payload) -> None:
-    """A private notice: kept in the app, pushed live to the user's room."""
-    session.add(Notification(user_id=user_id, kind=kind, listing_id=payload.get("lot_id"),
-                             payload_json=json.dumps(payload), created_at=now))
-    publisher.to_user(user_id, kind, payload)
-
-
 class SettlementService:
     """Drives orders and card holds forward; safe to run in several workers and to re-run."""
 
@@ -57,13 +56,17 @@ class SettlementService:
         self.publisher = publisher
         self.payment_window = timedelta(hours=config.get("PAYMENT_WINDOW_HOURS", 48))
         self.transfer_window = timedelta(hours=config.get("TRANSFER_WINDOW_HOURS", 48))
+        self.commission_bps = config.get("COMMISSION_BPS", 1_000)
 
     # ---- the worker's entry point --------------------------------------------------------
     def run_once(self, limit: int = 50) -> dict:
         """Advance due orders and release holds nobody needs; return what was done."""
         done = {"orders": 0, "holds_released": 0}
-        ids = self.session.execute(select(Order.id).where(Order.status.in_(
-            [s.value for s in ACTIVE] + [OrderStatus.ACTION_REQUIRED.value])).order_by(Order.id).limit(limit)
+        now = self.clock.now()
+        ids = self.session.execute(select(Order.id).where(or_(
+            Order.status.in_([s.value for s in ACTIVE]),
+            and_(Order.status.in_([s.value for s in WAITING]),
+                 or_(Order.pay_by <= now, Order.updated_at <= now - RECHECK)))).order_by(Order.id).limit(limit)
         ).scalars().all()
         self.session.rollback()
         for order_id in ids:
@@ -80,7 +83,9 @@ class SettlementService:
             if status == OrderStatus.AWAITING_PAYMENT:
                 return self._take_payment(order)
             if status == OrderStatus.ACTION_REQUIRED:
-                return self._expire_if_unpaid(order)
+                return self._paid_by_buyer(order) or self._expire_if_unpaid(order)
+            if status == OrderStatus.OFFERED:
+                return self._expire_offer(order)
             if status == OrderStatus.PAID:
                 return self._transfer_handle(order)
             if status == OrderStatus.TRANSFERRED:
@@ -119,6 +124,7 @@ class SettlementService:
             current = self.gateway.retrieve(hold.intent_id)
             if current.status == "requires_capture":
                 intent = self.gateway.capture(hold.intent_id, order.amount_cents, f"order:{order.id}:capture")
+                crash_point("after_capture")
             elif current.status == "succeeded":
                 intent = current  # captured before a crash; only the record was missing
         if intent is None:
@@ -128,20 +134,28 @@ class SettlementService:
                 return self._needs_buyer(order, "no saved card")
             try:
                 intent = self.gateway.charge(buyer.stripe_customer_id, buyer.payment_method_id, order.amount_cents,
-                                             f"order:{order.id}:charge", {"order_id": str(order.id)})
+                                             f"order:{order.id}:charge",
+                                             {"order_id": str(order.id), "payment_method": buyer.payment_method_id})
+                crash_point("after_charge")
             except PaymentError as exc:
                 if exc.code == "unavailable":
                     raise
-                return self._needs_buyer(order, exc.message)
+                # A payment the bank wants confirmed stays on the order for the pay page.
+                return self._needs_buyer(order, exc.message,
+                                         exc.intent_id if exc.code == "authentication_required" else None)
             if intent.status != "succeeded":
-                return self._needs_buyer(order, "the bank asks the buyer to authenticate")
+                return self._needs_buyer(order, "the bank asks the buyer to authenticate", intent.id)
+        return self._mark_paid(order, intent, hold, OrderStatus.AWAITING_PAYMENT)
+
+    def _mark_paid(self, order: Order, intent, hold: CardHold | None, expected: OrderStatus) -> bool:
+        """Write down money Stripe has taken for the order (once: the order is locked and re-checked)."""
         with transaction(self.publisher):
-            locked = self._locked(order.id, OrderStatus.AWAITING_PAYMENT)
+            locked = self._locked(order.id, expected)
             if locked is None:
                 return True
             now = self.clock.now()
             locked.status, locked.paid_at, locked.updated_at = OrderStatus.PAID, now, now
-            locked.intent_id, locked.charge_id = intent.id, intent.charge_id
+            locked.intent_id, locked.charge_id, locked.failure = intent.id, intent.charge_id, None
             locked.transfer_due_at = now + self.transfer_window
             if hold is not None and hold.intent_id == intent.id:
                 captured = self.session.get(CardHold, hold.id)
@@ -175,7 +189,7 @@ class SettlementService:
                 return intent
         return None
 
-    def _needs_buyer(self, order: Order, reason: str) -> bool:
+    def _needs_buyer(self, order: Order, reason: str, intent_id: str | None = None) -> bool:
         """The card failed: the buyer has the payment window to pay in the browser."""
         with transaction(self.publisher):
             locked = self._locked(order.id, OrderStatus.AWAITING_PAYMENT)
@@ -185,17 +199,51 @@ class SettlementService:
             locked.status, locked.updated_at = OrderStatus.ACTION_REQUIRED, now
             # A fixed-price checkout keeps its 15-minute hold as the deadline; a win gets the window.
             locked.pay_by, locked.failure = locked.pay_by or now + self.payment_window, reason[:200]
+            locked.intent_id = intent_id
             record(self.session, "charge_failed", order.amount_cents, now, order_id=order.id,
-                   user_id=order.buyer_id, reason=reason)
+                   user_id=order.buyer_id, stripe_id=intent_id, reason=reason)
             notify(self.session, self.publisher, order.buyer_id, "payment_needed", now, lot_id=order.listing_id,
                    order_id=order.id, amount_cents=order.amount_cents, pay_by=locked.pay_by.isoformat())
         return False
 
-    # ---- action_required → lapsed ----------------------------------------------------------
-    def _expire_if_unpaid(self, order: Order) -> bool:
-        """After the payment window the order lapses and the non-payer gets a strike."""
-        if order.pay_by is None or order.pay_by > self.clock.now():
+    # ---- action_required → paid | lapsed ----------------------------------------------------
+    def confirm_payment(self, order_id: int) -> bool:
+        """The buyer says they paid (pay page, bank check, webhook): ask Stripe now, and move on."""
+        order = self.session.get(Order, order_id)
+        try:
+            return order.status == OrderStatus.ACTION_REQUIRED and self._paid_by_buyer(order, at_once=True)
+        finally:
+            self.session.rollback()
+
+    def advance(self, order_id: int) -> str:
+        """Take every step the order can take now; its status after."""
+        for _ in range(len(OrderStatus)):
+            if not self.step(order_id):
+                break
+        return self.session.get(Order, order_id).status
+
+    def _paid_by_buyer(self, order: Order, at_once: bool = False) -> bool:
+        """A payment the buyer made on the pay page (or confirmed with their bank) has succeeded."""
+        now = self.clock.now()
+        due = order.pay_by is not None and order.pay_by <= now
+        if order.intent_id is None or not (at_once or due or order.updated_at <= now - RECHECK):
             return False
+        intent = self.gateway.retrieve(order.intent_id)
+        if intent.status != "succeeded":
+            return False
+        return self._mark_paid(order, intent, None, OrderStatus.ACTION_REQUIRED)
+
+    def _touch(self, order: Order) -> bool:
+        """Remember the order was looked at, so the worker looks again only after RECHECK."""
+        with transaction():
+            self.session.get(Order, order.id).updated_at = self.clock.now()
+        return False
+
+    def _expire_if_unpaid(self, order: Order) -> bool:
+        """After the payment window the order lapses: a non-paying winner gets a strike and the
+        runner-up a second-chance offer; a bought lot goes back on sale."""
+        if order.pay_by is None or order.pay_by > self.clock.now():
+            return self._touch(order)
         with transaction(self.publisher):
             locked = self._locked(order.id, OrderStatus.ACTION_REQUIRED)
             if locked is None:
@@ -208,7 +256,92 @@ class SettlementService:
             record(self.session, "lapsed", 0, now, order_id=order.id, user_id=order.buyer_id)
             notify(self.session, self.publisher, order.buyer_id, "order_lapsed", now, lot_id=order.listing_id,
                    order_id=order.id, strikes=buyer.strikes)
+            if order.source != "fixed":  # a fixed-price checkout's hold simply ends
+                listing = self.session.execute(
+                    lock_for_update(select(Listing).where(Listing.id == order.listing_id))).scalar_one()
+                if order.source == "auction":
+                    self._offer_second_chance(locked, listing, now)
+                else:
+                    self._back_on_sale(listing, now)
         return True
+
+    # ---- second-chance offers: offered → awaiting_payment | declined ------------------------
+    def _offer_second_chance(self, lapsed: Order, listing: Listing, now) -> None:
+        """Offer the lot to the runner-up at their own highest bid, for 24 hours (once per lot)."""
+        from .lots import MAX_STRIKES
+
+        runner = self.session.execute(
+            select(ProxyBid).join(User, User.id == ProxyBid.bidder_id)
+            .where(ProxyBid.listing_id == listing.id, ProxyBid.bidder_id != lapsed.buyer_id,
+                   User.strikes < MAX_STRIKES)
+            .order_by(ProxyBid.max_cents.desc(), ProxyBid.order).limit(1)).scalar_one_or_none()
+        if lapsed.source != "auction" or runner is None or runner.max_cents < (listing.reserve_cents or 0):
+            self._close_unsold(listing, now)
+            return
+        offer = open_order(self.session, listing, runner.bidder_id, runner.max_cents, "second_chance", now,
+                           self.commission_bps)
+        offer.status, offer.pay_by, offer.second_chance_of_id = OrderStatus.OFFERED, now + SECOND_CHANCE_WINDOW, lapsed.id
+        listing.winner_id, listing.final_price_cents = None, None
+        record(self.session, "second_chance_offered", offer.amount_cents, now, order_id=offer.id,
+               user_id=runner.bidder_id, replaces=lapsed.id)
+        notify(self.session, self.publisher, runner.bidder_id, "second_chance_offer", now, lot_id=listing.id,
+               order_id=offer.id, handle=listing.handle_display, amount_cents=offer.amount_cents,
+               pay_by=offer.pay_by.isoformat())
+
+    def _expire_offer(self, order: Order) -> bool:
+        """An offer not accepted within its 24 hours ends, and the lot closes unsold."""
+        if order.pay_by > self.clock.now():
+            return self._touch(order)
+        return self.end_offer(order.id, order.buyer_id, "the offer expired")
+
+    def end_offer(self, order_id: int, user_id: int, why: str) -> bool:
+        """The runner-up declined the offer, or let it expire: the lot closes unsold."""
+        with transaction(self.publisher):
+            locked = self._locked(order_id, OrderStatus.OFFERED)
+            if locked is None or locked.buyer_id != user_id:
+                return False
+            now = self.clock.now()
+            locked.status, locked.failure, locked.updated_at = OrderStatus.DECLINED, why, now
+            record(self.session, "second_chance_declined", 0, now, order_id=locked.id, user_id=user_id, reason=why)
+            listing = self.session.execute(
+                lock_for_update(select(Listing).where(Listing.id == locked.listing_id))).scalar_one()
+            self._close_unsold(listing, now)
+        return True
+
+    def accept_offer(self, order_id: int, user_id: int) -> bool:
+        """The runner-up takes the offer: they win the lot at their own highest bid, and pay."""
+        with transaction(self.publisher):
+            locked = self._locked(order_id, OrderStatus.OFFERED)
+            now = self.clock.now()
+            if locked is None or locked.buyer_id != user_id or locked.pay_by <= now:
+                return False
+            listing = self.session.execute(
+                lock_for_update(select(Listing).where(Listing.id == locked.listing_id))).scalar_one()
+            listing.winner_id, listing.final_price_cents = user_id, locked.amount_cents
+            locked.status, locked.pay_by, locked.updated_at = OrderStatus.AWAITING_PAYMENT, None, now
+            record(self.session, "second_chance_accepted", locked.amount_cents, now, order_id=locked.id,
+                   user_id=user_id)
+        return True
+
+    def _close_unsold(self, listing: Listing, now) -> None:
+        """Nobody will pay for this lot: it closes unsold (its handle can be listed again)."""
+        from .lots import record_event
+
+        listing.closed_status, listing.winner_id, listing.final_price_cents = "unsold", None, None
+        record_event(self.session, self.publisher, listing, "lot_closed",
+                     {"status": "unsold", "winner_alias": None, "amount_cents": None}, now)
+
+    def _back_on_sale(self, listing: Listing, now) -> None:
+        """A Dutch or buy-now purchase went unpaid: the lot opens again if its time has not run out."""
+        from .lots import record_event
+
+        if listing.ends_at is not None and listing.ends_at <= now:
+            self._close_unsold(listing, now)
+            return
+        listing.closed_status = listing.closed_at = listing.winner_id = listing.final_price_cents = None
+        if listing.kind == "auction":
+            listing.current_price_cents = listing.start_price_cents
+        record_event(self.session, self.publisher, listing, "lot_reopened", {"status": "live"}, now)
 
     # ---- paid → transferred ----------------------------------------------------------------
     def _transfer_handle(self, order: Order) -> bool:
@@ -223,6 +356,7 @@ class SettlementService:
                 if listing.winner_id != order.buyer_id:
                     raise TransferFailed(f"@{listing.handle_display} went to another buyer.")
                 transfer_to_buyer(self.session, listing.handle_id, order.buyer_id, now)
+                crash_point("mid_transfer")  # the registry swap written, not committed
                 locked.status, locked.transferred_at, locked.updated_at = OrderStatus.TRANSFERRED, now, now
                 listing.closed_status = "sold"
                 notify(self.session, self.publisher, order.buyer_id, "handle_transferred", now,
@@ -232,18 +366,17 @@ class SettlementService:
         return True
 
     def _refund(self, order: Order, reason: str) -> bool:
-        """The handle could not move: give the money back."""
-        self.gateway.refund(order.intent_id, order.amount_cents, f"order:{order.id}:refund")
-        with transaction(self.publisher):
-            locked = self._locked(order.id, OrderStatus(order.status))
-            if locked is None:
-                return True
-            now = self.clock.now()
-            locked.status, locked.failure, locked.updated_at = OrderStatus.REFUNDED, reason[:200], now
-            record(self.session, "refunded", order.amount_cents, now, order_id=order.id, user_id=order.buyer_id,
-                   stripe_id=order.intent_id, reason=reason)
-            notify(self.session, self.publisher, order.buyer_id, "refunded", now, lot_id=order.listing_id,
-                   order_id=order.id, amount_cents=order.amount_cents)
+        """The handle could not move: give the money back, by the one refund rule (services/refunds.py)."""
+        from ..errors import ServiceError
+        from .refunds import RefundService
+
+        try:
+            RefundService(self.session, self.clock, self.gateway, self.publisher).refund(order.id, reason[:200])
+        except ServiceError as exc:
+            # Already refunded, or another refund is under way: nothing more to do here; a refused
+            # or unreachable Stripe leaves the order paid, and the next run tries again.
+            log.warning("order %s not refunded now: %s", order.id, exc.message)
+            return exc.code in ("already_refunded", "refund_in_progress")
         return True
 
     # ---- transferred → completed -----------------------------------------------------------
@@ -259,6 +392,7 @@ class SettlementService:
             payout_id = existing[0]["id"] if existing else self.gateway.transfer(
                 order.seller_receives_cents, seller.stripe_account_id, order.charge_id,
                 f"order:{order.id}:payout", {"order_id": str(order.id)})
+            crash_point("after_payout")
         with transaction(self.publisher):
             locked = self._locked(order.id, OrderStatus.TRANSFERRED)
             if locked is None:
