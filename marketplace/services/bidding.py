@@ -13,7 +13,7 @@ from auctions import BidAccepted, Extended, Outbid, RuleViolation
 from ..clock import iso
 from ..db import lock_for_update, transaction
 from ..errors import BadRequest, Conflict, NotFound, ServiceError, from_rule
-from ..models import Bid, Listing, ListingKind, Notification, ProxyBid, User
+from ..models import Bid, CardHold, Listing, ListingKind, Notification, ProxyBid, User
 from .lots import aliases, auction_of, check_may_take_part, lot_view, record_event, store_auction
 
 GENESIS_HASH = "0" * 64
@@ -180,6 +180,16 @@ class BiddingService:
                   "hash": b.hash, "prev_hash": b.prev_hash} for b in rows]
         return {"items": items, "page": page, "per_page": per_page, "total": total}
 
+    def _latest_holds(self, user_id: int, listing_ids: list[int]) -> dict[int, dict]:
+        """Per lot, the user's newest card authorisation: held, released, captured or failed."""
+        if not listing_ids:
+            return {}
+        latest = {}
+        for hold in self.session.execute(select(CardHold).where(
+                CardHold.user_id == user_id, CardHold.listing_id.in_(listing_ids)).order_by(CardHold.id)).scalars():
+            latest[hold.listing_id] = {"id": hold.id, "status": hold.status, "amount_cents": hold.amount_cents}
+        return latest
+
     def my_bids(self, user: User, page: int = 1, per_page: int = 50) -> dict:
         """The lots a user bid on, with their maximum and whether they lead."""
         from .listings import ListingService
@@ -192,6 +202,8 @@ class BiddingService:
             select(Listing).where(Listing.id.in_([p.listing_id for p in mine]))).scalars()}
         views = {view["id"]: view for view in ListingService(self.session, self.clock, self.publisher).views(
             list(listings.values()))}
+        holds = self._latest_holds(user.id, list(listings))
         items = [{"lot": views[p.listing_id], "your_max_cents": p.max_cents,
-                  "leading": listings[p.listing_id].leader_id == user.id} for p in mine]
+                  "leading": listings[p.listing_id].leader_id == user.id,
+                  "card_hold": holds.get(p.listing_id)} for p in mine]
         return {"items": items, "page": page, "per_page": per_page, "total": total}

@@ -219,3 +219,20 @@ def test_buyers_previous_handle_is_held_for_them_not_released(app, clock, client
     with pytest.raises(ServiceError) as refused:
         listings().create(admin, {"handle": "bobs_old", "kind": "fixed"})
     assert refused.value.code == "handle_held"
+
+
+def test_outbid_bidder_sees_the_hold_released_in_my_bids(app, clock, client):
+    from tests.factories import login
+
+    lot = make_auction(start_cents=100_000, minutes=60)
+    alice, bob = make_user(card="pm_card_visa"), make_user(card="pm_card_visa")
+    bidding().place(alice, lot.id, 150_000, "a")
+    login(client, alice)
+    assert "$1,500 authorised" in client.get("/me/bids").get_data(as_text=True)
+    bidding().place(bob, lot.id, 500_000, "b")
+    clock.advance(seconds=120)
+    settlement().release_holds()
+    page = client.get("/me/bids").get_data(as_text=True)
+    assert "Released" in page and "authorised" not in page
+    mine = client.get("/api/v1/me/bids").get_json()["items"][0]
+    assert mine["card_hold"]["status"] == "cancelled"
