@@ -121,11 +121,10 @@
         if (data && Number(data.order_id) === orderId) refresh(data);
       });
     });
-    // After a dropped connection, events may have been missed: ask once more.
-    var connectedBefore = false;
+    // Events pushed between rendering the page and joining the room, or while the connection was
+    // down, are missed: ask once on every (re)connect.
     HX.onConnect(function () {
-      if (connectedBefore) refresh();
-      connectedBefore = true;
+      refresh();
     });
   }
 

@@ -21,7 +21,7 @@ def wait_for_order(seed_app, lot_id: int, seconds: float = 20) -> int:
     deadline = time.monotonic() + seconds
     with seed_app.app_context():
         while time.monotonic() < deadline:
-            db.session.expire_all()
+            db.session.rollback()  # a fresh snapshot: the server writes from another process
             order = db.session.query(Order).filter_by(listing_id=lot_id).one_or_none()
             if order is not None:
                 return order.id

@@ -75,7 +75,7 @@ def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server
     with seed_app.app_context():
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            db.session.expire_all()
+            db.session.rollback()  # a fresh snapshot: the server writes from another process
             order = db.session.query(Order).filter_by(listing_id=lot_id).one_or_none()
             if order is not None and order.status == "completed":
                 break

@@ -1,6 +1,7 @@
 """A winner whose card fails at the close pays in the browser: the order page asks for payment,
 the pay page says the card was declined and sends them to save another, and paying again works."""
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -32,7 +33,15 @@ def test_declined_winner_pays_with_another_card(browser, live_server, fake_strip
     bid(page, "3,000")
     with seed_app.app_context():
         # Before the close his authorisation lapses and the card on file starts to decline.
-        for hold in db.session.query(CardHold).filter_by(user_id=dave_id):
+        deadline = time.monotonic() + 10
+        while True:
+            db.session.rollback()
+            held = db.session.query(CardHold).filter_by(user_id=dave_id, status="authorized").all()
+            if held or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert held, "the bid's card authorisation was never recorded"
+        for hold in held:
             hold.expires_at = seed_app.extensions["clock"].now()
         db.session.get(User, dave_id).payment_method_id = fake_stripe_card(fake_stripe, "4000000000000341")
         db.session.commit()
