@@ -69,6 +69,10 @@ def place_bid(lot_id: int):
         result = bidding().place(current_user, lot_id, amount, request.form.get("key") or None)
     except ServiceError as exc:
         flash(exc.message, "error")
+        action = getattr(exc, "action_url", None)
+        if action:  # save a card, or the bank's check: go there, and come back to this lot
+            lot_path = url_for("lots.lot", lot_id=lot_id)
+            return redirect(f"{action}?next={lot_path}" if action == url_for("account.card") else action)
     else:
         if result.leading:
             flash(_("Your bid is in: you lead at %(price)s.",

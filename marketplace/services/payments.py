@@ -196,6 +196,7 @@ class HoldAuthentication:
         intent = self.gateway.retrieve(hold.intent_id)
         return {"hold_id": hold.id, "listing_id": hold.listing_id, "amount_cents": hold.amount_cents,
                 "status": hold.status, "client_secret": intent.client_secret,
+                "payment_method_id": user.payment_method_id,
                 "publishable_key": self.gateway.publishable_key, "stripe_js_url": self.gateway.stripe_js_url}
 
     def refresh(self, user: User, hold_id: int) -> dict:

@@ -236,3 +236,14 @@ def test_outbid_bidder_sees_the_hold_released_in_my_bids(app, clock, client):
     assert "Released" in page and "authorised" not in page
     mine = client.get("/api/v1/me/bids").get_json()["items"][0]
     assert mine["card_hold"]["status"] == "cancelled"
+
+
+def test_no_js_bid_without_a_card_goes_to_the_card_page_and_back(app, client):
+    from tests.factories import login
+
+    lot = make_auction(start_cents=100_000)
+    login(client, make_user())
+    answer = client.post(f"/lots/{lot.id}/bid", data={"max_amount_cents": "150000", "key": "nojs"})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == f"/account/card?next=/lots/{lot.id}"
+    assert db.session.get(Listing, lot.id).bid_count == 0
