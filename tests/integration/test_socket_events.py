@@ -130,3 +130,25 @@ def test_close_is_broadcast(app, watcher, clock):
     closed = events(watcher, "lot_closed")
     assert closed[0][1]["winner_alias"] == winner.alias and closed[0][1]["status"] == "ended"
     assert closed[0][1]["amount_cents"] == 100_000
+
+
+def test_same_bid_by_socket_and_http_with_one_key_counts_once(app):
+    from tests.factories import csrf_token
+
+    lot = make_auction(start_cents=100_000)
+    client = app.test_client()
+    login(client, make_user())
+    sock = socket_for(app, client)
+    try:
+        first = sock.emit("bid", {"lot_id": lot.id, "max_amount_cents": 150_000, "key": "dup-1"}, callback=True)
+        again = sock.emit("bid", {"lot_id": lot.id, "max_amount_cents": 150_000, "key": "dup-1"}, callback=True)
+    finally:
+        sock.disconnect()
+    retry = client.post(f"/api/v1/lots/{lot.id}/bids", json={"max_amount_cents": 150_000},
+                        headers={"Idempotency-Key": "dup-1", "X-CSRFToken": csrf_token(client)})
+    double_click = client.post(f"/lots/{lot.id}/bid", data={"max_amount_cents": "150000", "key": "dup-1",
+                                                            "csrf_token": csrf_token(client)})
+    assert first.get("ok") is True and again.get("ok") is True, (first, again)
+    assert retry.status_code == 200, retry.get_json()
+    assert double_click.status_code == 302
+    assert bidding().history(lot.id)["total"] == 1
