@@ -1,7 +1,7 @@
 """App-wide page plumbing: the money filter, error pages, health check."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -63,7 +63,10 @@ def setup(app) -> None:
         message = "The marketplace is briefly unavailable; nothing was changed. Try again in a moment."
         if _wants_json():
             return jsonify({"error": {"code": "unavailable", "message": message}}), 503
-        return render_template("errors/error.html", code=503, message=message), 503
+        # The page must not ask the database who is signed in (it is the thing that is down):
+        # Flask-Login's template context would load the user, so the request is anonymous now.
+        g._login_user = app.login_manager.anonymous_user()
+        return render_template("errors/error.html", code=503, message=message, plain=True), 503
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

@@ -1,0 +1,189 @@
+"""Outages: the database going away and coming back, and Stripe unreachable during settlement.
+
+- PostgreSQL down (a TCP proxy in front of it is cut): pages and the API answer 503 with a clear
+  message, never a 500 and never a half-written bid; when it is back the same app recovers without
+  a restart (pool pre-ping drops the dead connections).
+- Stripe unreachable while the worker settles: orders wait, nothing is recorded, and they complete
+  (charged once) when it answers again.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from marketplace.clock import SystemClock
+from marketplace.extensions import db
+from marketplace.models import Bid, Listing, Order, PaymentRecord
+from marketplace.payments import StripeGateway
+from marketplace.wiring import bidding, closing, settlement
+from tests.factories import csrf_token, login, make_auction, make_user
+from tests.procs import free_port
+from tests.support import (
+    FAKE_STRIPE_SECRET_KEY,
+    PG_URL,
+    SCHEMA_READY,
+    empty_tables,
+    make_app,
+    need,
+    postgres_problem,
+    reset_schema,
+)
+
+
+class TcpProxy:
+    """A loopback TCP proxy that can be cut (every connection dropped, new ones refused) and restored."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> TcpProxy:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """Drop every connection and refuse new ones, as a database that went down."""
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+@pytest.fixture
+def proxied_app():
+    """An app whose every database connection goes through a proxy the test can cut."""
+    need("PostgreSQL", postgres_problem())
+    direct = make_app(PG_URL)
+    if PG_URL not in SCHEMA_READY:
+        reset_schema(direct)
+        SCHEMA_READY.add(PG_URL)
+    empty_tables(direct)
+    host_port = PG_URL.split("@", 1)[1].split("/", 1)[0]
+    port = int(host_port.rsplit(":", 1)[1]) if ":" in host_port else 5432
+    proxy = TcpProxy(port).start()
+    app = make_app(PG_URL.replace(host_port, f"127.0.0.1:{proxy.port}"), CLOCK=SystemClock())
+    try:
+        yield app, proxy
+    finally:
+        proxy.cut()
+        with app.app_context():
+            db.engine.dispose()
+        empty_tables(direct)
+        with direct.app_context():
+            db.engine.dispose()
+
+
+def test_database_down_answers_503_and_the_app_recovers_by_itself(proxied_app):
+    app, proxy = proxied_app
+    with app.app_context():
+        lot = make_auction(start_cents=100_000)
+        lot_id = lot.id
+        bidder = make_user()
+        client = app.test_client()
+        login(client, bidder)
+        db.session.remove()
+    token = csrf_token(client)
+    assert client.get("/healthz").status_code == 200
+
+    proxy.cut()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["database"] == "unreachable"
+    api = client.get(f"/api/v1/lots/{lot_id}")
+    assert api.status_code == 503 and "briefly unavailable" in api.get_json()["error"]["message"]
+    bid = client.post(f"/api/v1/lots/{lot_id}/bids", json={"max_amount_cents": 150_000},
+                      headers={"X-CSRFToken": token, "Idempotency-Key": "during-outage"})
+    assert bid.status_code == 503, bid.get_data(as_text=True)[:300]
+    page = client.get(f"/lots/{lot_id}")
+    assert page.status_code == 503 and "briefly unavailable" in page.get_data(as_text=True), page.get_data(as_text=True)[:3000]
+
+    proxy.start()
+    assert client.get("/healthz").status_code == 200
+    retried = client.post(f"/api/v1/lots/{lot_id}/bids", json={"max_amount_cents": 150_000},
+                          headers={"X-CSRFToken": token, "Idempotency-Key": "during-outage"})
+    assert retried.status_code == 201, retried.get_json()
+    with app.app_context():
+        assert db.session.query(Bid).filter_by(listing_id=lot_id).count() == 1
+        assert db.session.get(Listing, lot_id).bid_count == 1
+        db.session.remove()
+
+
+@pytest.fixture
+def app_config(stripe_config):
+    return stripe_config
+
+
+def test_stripe_unreachable_during_settlement_orders_wait_then_complete(app, clock, gateway):
+    lot = make_auction(start_cents=100_000, minutes=30)
+    app.extensions["gateway"] = gateway
+    buyer = make_user(card="pm_card_visa")
+    bidding().place(buyer, lot.id, 300_000, "b")
+    clock.set(db.session.get(Listing, lot.id).ends_at)
+    closing().close_due()
+    down = StripeGateway(FAKE_STRIPE_SECRET_KEY, api_base=f"http://127.0.0.1:{free_port()}", max_network_retries=0)
+    app.extensions["gateway"] = down
+    try:
+        for _ in range(3):
+            settlement().run_once()
+    finally:
+        down.close()
+    order = db.session.query(Order).filter_by(listing_id=lot.id).one()
+    db.session.refresh(order)
+    assert order.status == "awaiting_payment"
+    assert db.session.query(PaymentRecord).filter_by(order_id=order.id).count() == 0
+    app.extensions["gateway"] = gateway  # Stripe answers again
+    settlement().run_once()
+    db.session.refresh(order)
+    assert order.status == "completed"
+    assert [r.kind for r in db.session.query(PaymentRecord).filter_by(order_id=order.id)] == ["captured"]
