@@ -39,15 +39,14 @@ ADMIN_PASSWORD = "mp-admin-password-123"
 EVENT_WAIT_SECONDS = 5
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Users and a live auction in this run's PostgreSQL database, then servers A and B on it.
+@contextmanager
+def running_world(log_dir, redis_url: str):
+    """Users and a live auction in this run's PostgreSQL database, then servers A and B on it,
+    sharing `redis_url` as their message queue.
 
     The rows are written (and committed) before the servers start, and removed only after both
     have stopped, so no table truncation runs under a live server.
     """
-    need("PostgreSQL", postgres_problem())
-    need("Redis", redis_problem())
     # Real time: the servers run on the system clock, so the lot must be live by that clock.
     app = make_app(PG_URL, CLOCK=SystemClock())
     if PG_URL not in SCHEMA_READY:
@@ -70,10 +69,9 @@ def world(tmp_path_factory):
             db.session.remove()
             db.engine.dispose()
 
-        log_dir = tmp_path_factory.mktemp("servers")
         env = {
             "DATABASE_URL": PG_URL,
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": redis_url,
             "MARKETPLACE_DEMO_DATA": "0",
             "MARKETPLACE_RUN_WORKER": "0",
             "STRIPE_API_BASE": "http://127.0.0.1:9",  # never used here; keeps the fake Stripe off
@@ -95,6 +93,15 @@ def world(tmp_path_factory):
             from marketplace.extensions import db
 
             db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Servers A and B on this run's database and the machine's Redis."""
+    need("PostgreSQL", postgres_problem())
+    need("Redis", redis_problem())
+    with running_world(tmp_path_factory.mktemp("servers"), REDIS_URL) as running:
+        yield running
 
 
 @contextmanager
