@@ -72,19 +72,9 @@
   }
 
   function refresh() {
-    return window.fetch(root.getAttribute("data-refresh-url"), {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": HX.csrfToken() },
-      body: "{}"
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (data) {
-        if (response.ok && data && typeof data.status === "string") return data;
-        var error = data && data.error && typeof data.error === "object" ? data.error : {};
-        throw { message: error.message || t("hold_check_failed") };
-      });
-    }, function () {
-      throw { message: t("network_error") };
+    return HX.postJSON(root.getAttribute("data-refresh-url"), {}, t("hold_check_failed")).then(function (data) {
+      if (typeof data.status !== "string") throw { message: t("hold_check_failed") };
+      return data;
     });
   }
 

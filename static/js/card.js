@@ -98,27 +98,7 @@
 
   /** POST JSON; resolves with the answer, rejects with {code, message} (ours, or a generic one). */
   function postJSON(url, body) {
-    return window.fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": HX.csrfToken()
-      },
-      body: JSON.stringify(body || {})
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (data) {
-        if (response.ok && data && !data.error) return data;
-        var error = data && data.error && typeof data.error === "object" ? data.error : {};
-        throw {
-          code: error.code || "http_" + response.status,
-          message: error.message || (response.status === 400 || response.status === 403 ? t("page_expired") : t("card_failed"))
-        };
-      });
-    }, function () {
-      throw { code: "network", message: t("network_error") };
-    });
+    return HX.postJSON(url, body, t("card_failed"));
   }
 
   /* ---- the card Element ------------------------------------------------------------------- */

@@ -341,7 +341,31 @@
     setBadge("offline");
   }
 
+  /** POST JSON to one of our endpoints (with the CSRF token); resolves with the answer, rejects
+   *  with {code, message, action} (our error, or a generic sentence: `fallback` or page expired). */
+  function postJSON(url, body, fallback) {
+    return window.fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": meta("csrf-token") },
+      body: JSON.stringify(body || {})
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (response.ok && data && !data.error) return data;
+        var error = data && data.error && typeof data.error === "object" ? data.error : {};
+        throw {
+          code: error.code || "http_" + response.status,
+          message: error.message || (response.status === 400 || response.status === 403 ? t("page_expired") : fallback),
+          action: error.action_url
+        };
+      });
+    }, function () {
+      throw { code: "network", message: t("network_error") };
+    });
+  }
+
   window.HX = {
+    postJSON: postJSON,
     lang: lang,
     t: t,
     bidsText: bidsText,

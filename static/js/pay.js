@@ -45,19 +45,9 @@
   }
 
   function post(url) {
-    return window.fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": HX.csrfToken() },
-      body: "{}"
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (data) {
-        if (response.ok && data && typeof data.status === "string") return data;
-        var error = data && data.error && typeof data.error === "object" ? data.error : {};
-        throw { message: error.message || t("pay_failed"), action: error.action_url };
-      });
-    }, function () {
-      throw { message: t("network_error") };
+    return HX.postJSON(url, {}, t("pay_failed")).then(function (data) {
+      if (typeof data.status !== "string") throw { message: t("pay_failed") };
+      return data;
     });
   }
 
