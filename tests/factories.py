@@ -56,3 +56,26 @@ def csrf_token(client) -> str:
     """The CSRF token of the client's session, read from a page's meta tag as the browser does."""
     page = client.get("/").get_data(as_text=True)
     return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
+def win_with_failing_card(clock, fake_stripe, card_number="4000000000000341"):
+    """Alice bids up to $1,500, Bob wins at $1,600; Bob's hold has lapsed and his card now fails."""
+    from marketplace.models import CardHold, Listing, Order, User
+    from marketplace.wiring import bidding, closing, settlement
+    from tests.support import fake_stripe_card
+
+    lot = make_auction(start_cents=100_000, minutes=30)
+    alice, bob = make_user(card="pm_card_visa"), make_user(card="pm_card_visa")
+    bidding().place(alice, lot.id, 150_000, "a")
+    bidding().place(bob, lot.id, 300_000, "b")
+    for hold in db.session.query(CardHold).filter_by(user_id=bob.id):
+        hold.expires_at = clock.now()
+    db.session.get(User, bob.id).payment_method_id = fake_stripe_card(fake_stripe, card_number)
+    db.session.commit()
+    clock.set(db.session.get(Listing, lot.id).ends_at)
+    closing().close_due()
+    settlement().run_once()
+    order = db.session.query(Order).filter_by(listing_id=lot.id).one()
+    assert order.status == "action_required" and order.buyer_id == bob.id
+    db.session.expire_all()
+    return lot, alice, db.session.get(User, bob.id), order

@@ -3,7 +3,7 @@ import pytest
 
 from marketplace.extensions import db
 from marketplace.models import AuditEntry, Order, PaymentRecord
-from tests.factories import login, make_auction, make_user, released_handle
+from tests.factories import login, make_auction, make_user, released_handle, win_with_failing_card
 from tests.integration.test_orders_pages import app_config, seller_with_payouts, won_order  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("shared_gateway")
@@ -19,20 +19,7 @@ def refunds_of(fake_stripe, intent_id) -> list[dict]:
 
 def unpaid_order(clock, fake_stripe) -> Order:
     """An order whose charge was declined (action_required)."""
-    from marketplace.models import CardHold, User
-    from marketplace.wiring import bidding, closing, settlement
-
-    buyer = make_user(card="pm_card_visa")
-    lot = make_auction(start_cents=100_000, minutes=30)
-    bidding().place(buyer, lot.id, 300_000, "b")
-    db.session.query(CardHold).filter_by(user_id=buyer.id).one().expires_at = clock.now()
-    db.session.get(User, buyer.id).payment_method_id = fake_stripe_card(fake_stripe, "4000000000000341")
-    db.session.commit()
-    from marketplace.models import Listing
-    clock.set(db.session.get(Listing, lot.id).ends_at)
-    closing().close_due()
-    settlement().run_once()
-    return db.session.query(Order).filter_by(listing_id=lot.id).one()
+    return win_with_failing_card(clock, fake_stripe)[3]
 
 
 def test_orders_console_is_admin_only(app, clock, client):

@@ -11,7 +11,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.models import CardHold, Handle, Listing, Order, PaymentRecord, User
 from marketplace.wiring import bidding, buyer_orders, cards, closing, settlement
-from tests.factories import csrf_token, login, make_auction, make_user
+from tests.factories import csrf_token, login, make_auction, make_user, win_with_failing_card
 from tests.support import fake_stripe_call, fake_stripe_card
 
 pytestmark = pytest.mark.usefixtures("shared_gateway")
@@ -31,24 +31,6 @@ def succeeded(fake_stripe) -> list[dict]:
     status, body = fake_stripe_call(fake_stripe, "GET", "/v1/payment_intents", {"limit": 100})
     assert status == 200, body
     return [i for i in body["data"] if i["status"] == "succeeded"]
-
-
-def win_with_failing_card(clock, fake_stripe, card_number="4000000000000341"):
-    """Alice bids up to $1,500, Bob wins at $1,600; Bob's hold has lapsed and his card now fails."""
-    lot = make_auction(start_cents=100_000, minutes=30)
-    alice, bob = make_user(card="pm_card_visa"), make_user(card="pm_card_visa")
-    bidding().place(alice, lot.id, 150_000, "a")
-    bidding().place(bob, lot.id, 300_000, "b")
-    for hold in db.session.query(CardHold).filter_by(user_id=bob.id):
-        hold.expires_at = clock.now()
-    db.session.get(User, bob.id).payment_method_id = fake_stripe_card(fake_stripe, card_number)
-    db.session.commit()
-    clock.set(db.session.get(Listing, lot.id).ends_at)
-    closing().close_due()
-    settlement().run_once()
-    order = db.session.query(Order).filter_by(listing_id=lot.id).one()
-    assert order.status == "action_required" and order.buyer_id == bob.id
-    return lot, alice, reload(User, bob.id), order
 
 
 def test_declined_winner_pays_with_another_card_once(app, clock, fake_stripe):

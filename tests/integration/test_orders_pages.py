@@ -5,7 +5,7 @@ import pytest
 from marketplace.extensions import db
 from marketplace.models import Listing, Order, User
 from marketplace.wiring import bidding, closing, settlement
-from tests.factories import login, make_auction, make_user
+from tests.factories import login, make_auction, make_user, win_with_failing_card
 from tests.support import fake_stripe_card
 
 
@@ -83,18 +83,7 @@ def test_seller_sees_sale_price_commission_net_and_payout(app, clock, client, ga
 
 
 def test_payment_needed_shows_pay_now_link(app, clock, client, fake_stripe):
-    buyer = make_user(card="pm_card_visa")
-    lot = make_auction(start_cents=100_000, minutes=30)
-    bidding().place(buyer, lot.id, 300_000, "b")
-    from marketplace.models import CardHold
-    db.session.query(CardHold).filter_by(user_id=buyer.id).one().expires_at = clock.now()
-    db.session.get(User, buyer.id).payment_method_id = fake_stripe_card(fake_stripe, "4000000000000341")
-    db.session.commit()
-    clock.set(db.session.get(Listing, lot.id).ends_at)
-    closing().close_due()
-    settlement().run_once()
-    order = db.session.query(Order).filter_by(listing_id=lot.id).one()
-    assert order.status == "action_required"
+    _, _, buyer, order = win_with_failing_card(clock, fake_stripe)
     login(client, buyer)
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f'href="/orders/{order.id}/pay" data-testid="pay-now"' in html
