@@ -1,0 +1,134 @@
+"""Catalog: 1,000,000 released handles, each listed (auctions, fixed-price lots, some ended), in a
+scratch PostgreSQL database filled set-based (INSERT ... SELECT generate_series). Measures the
+market list page and search over HTTP through gunicorn: p50/p95 of sequential requests.
+Usage: .venv/bin/python benchmarks/catalog.py [--rows 1000000] [--requests 40]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import ScratchDatabase, emit_result, gunicorn, percentile, server_env  # noqa: E402
+
+# (label, path): the market page as a visitor opens it, a search for one handle, a search that
+# matches many, and the API's list sorted by price.
+QUERIES = [
+    ("market page (live, ending soon)", "/"),
+    ("market page 50", "/?page=50"),
+    ("search, one handle", "/?q=user777777"),
+    ("search, many matches", "/?q=ser12"),
+    ("API list, price desc", "/api/v1/lots?status=live&sort=price_desc"),
+]
+
+
+def fill(url: str, rows: int) -> float:
+    """Insert `rows` handles and one listing each; return the seconds it took."""
+    import psycopg2
+
+    started = time.perf_counter()
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("""
+                INSERT INTO handles (name, display, account_id, protected, released_at)
+                SELECT 'user' || g, 'User' || g, NULL, false, now() - interval '40 days'
+                FROM generate_series(1, %(n)s) g""", {"n": rows})
+            # 90% auctions ending over the next ~70 days, 10% fixed price; 5% already ended.
+            cur.execute("""
+                INSERT INTO listings (handle_id, handle_name, handle_display, kind, eligibility,
+                    start_price_cents, starts_at, ends_at, soft_close_seconds, closed_status, closed_at,
+                    current_price_cents, bid_count, next_order, seq, created_at)
+                SELECT h.id, h.name, h.display,
+                    CASE WHEN h.id % 10 = 0 THEN 'fixed' ELSE 'auction' END, 'registered',
+                    100000 + (h.id % 1000) * 2500, now() - interval '1 day',
+                    CASE WHEN h.id % 10 = 0 THEN NULL ELSE now() + (h.id % 100000) * interval '1 minute' END,
+                    300,
+                    CASE WHEN h.id % 20 = 1 THEN 'ended' END,
+                    CASE WHEN h.id % 20 = 1 THEN now() - interval '1 hour' END,
+                    100000 + (h.id % 1000) * 2500, 0, 1, 0, now() - (h.id % 1000) * interval '1 minute'
+                FROM handles h""")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("VACUUM ANALYZE handles")
+            cur.execute("VACUUM ANALYZE listings")
+    finally:
+        conn.close()
+    return time.perf_counter() - started
+
+
+# What ListingService.search sends for the market page (status live, ending soon) and for a
+# search, written out for EXPLAIN: the count of all matches, then one page.
+EXPLAIN = [
+    ("count of live lots", """SELECT count(*) FROM (SELECT listings.id FROM listings WHERE listings.closed_status IS NULL
+        AND listings.starts_at <= now() AND (listings.ends_at IS NULL OR listings.ends_at > now())) AS anon"""),
+    ("page of live lots, ending soon", """SELECT listings.id FROM listings WHERE listings.closed_status IS NULL
+        AND listings.starts_at <= now() AND (listings.ends_at IS NULL OR listings.ends_at > now())
+        ORDER BY listings.ends_at IS NULL, listings.ends_at ASC, listings.id ASC LIMIT 24"""),
+    ("search count, one handle", """SELECT count(*) FROM (SELECT listings.id FROM listings WHERE listings.closed_status IS NULL
+        AND listings.starts_at <= now() AND (listings.ends_at IS NULL OR listings.ends_at > now())
+        AND listings.handle_name LIKE '%user777777%') AS anon"""),
+]
+
+
+def explain(url: str) -> None:
+    """Print EXPLAIN ANALYZE of the market page's statements (the profile evidence)."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            for label, sql in EXPLAIN:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF) " + sql)
+                print(f"-- {label}\n" + "\n".join("   " + r[0] for r in cur.fetchall()), flush=True)
+    finally:
+        conn.close()
+
+
+def timed_get(url: str) -> tuple[float, int]:
+    """One GET: (milliseconds, status)."""
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        response.read()
+        status = response.status
+    return (time.perf_counter() - started) * 1000, status
+
+
+def main() -> list[dict]:
+    """Fill the catalog, start one gunicorn worker, time each query."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--explain", action="store_true", help="print the market page's query plans")
+    args = parser.parse_args()
+    results = []
+    with ScratchDatabase("catalog") as db:
+        seconds = fill(db.url, args.rows)
+        print(f"catalog: {args.rows:,} handles and listings inserted in {seconds:.1f}s", flush=True)
+        if args.explain:
+            explain(db.url)
+        server = gunicorn("catalog-gunicorn", server_env(db.url)).start()
+        try:
+            for label, path in QUERIES:
+                for _ in range(3):
+                    timed_get(server.url + path)  # warm the caches and the connection pool
+                times = []
+                for _ in range(args.requests):
+                    ms, status = timed_get(server.url + path)
+                    assert status == 200, (path, status)
+                    times.append(ms)
+                row = {"query": label, "path": path, "p50_ms": percentile(times, 50),
+                       "p95_ms": percentile(times, 95), "rows": args.rows}
+                print(f"catalog {label} ({path}): p50 {row['p50_ms']:.1f} ms p95 {row['p95_ms']:.1f} ms", flush=True)
+                results.append(row)
+        finally:
+            server.stop()
+    return results
+
+
+if __name__ == "__main__":
+    emit_result(main())
