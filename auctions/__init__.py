@@ -22,8 +22,10 @@ from .events import BidAccepted, Closed, Extended, HoldPlaced, Outbid, Purchased
 from .fixed import HOLD_SECONDS, FixedPriceLot, complete_purchase, release_hold, start_checkout
 from .money import MAX_BID_CENTS, check_amount, commission_for, format_usd, increment_for
 from .status import LotStatus
+from .valuation import FLOOR_CENTS, NameFeatures, Suggestion, suggest, suggest_for, value_cents
 
 __all__ = [
+    "FLOOR_CENTS",
     "HOLD_SECONDS",
     "MAX_BID_CENTS",
     "Auction",
@@ -34,10 +36,12 @@ __all__ = [
     "FixedPriceLot",
     "HoldPlaced",
     "LotStatus",
+    "NameFeatures",
     "Outbid",
     "Outcome",
     "Proxy",
     "Purchased",
+    "Suggestion",
     "RuleViolation",
     "buy",
     "buy_now",
@@ -56,5 +60,8 @@ __all__ = [
     "release_hold",
     "replay",
     "start_checkout",
+    "suggest",
+    "suggest_for",
+    "value_cents",
     "void_bidder",
 ]

@@ -55,6 +55,8 @@ def create_app(config: dict | None = None):
     socketio.init_app(
         app,
         message_queue=app.config.get("REDIS_URL"),
+        # Deployments (or benchmarks) sharing one Redis keep apart by channel.
+        channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio",
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         # Same-origin only: a page on another site cannot open a bidding socket with our cookie.
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
@@ -78,10 +80,13 @@ def create_app(config: dict | None = None):
     csrf.exempt(webhooks_bp)  # Stripe signs its deliveries; there is no session to forge
     auth.setup_login(login_manager)
     web.setup(app)
+    from . import security
+    security.setup(app)  # headers, Secure cookies in production, rate limits
 
     from . import cli
     cli.register(app)
 
     logging.basicConfig(level=app.config.get("LOG_LEVEL", logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    security.install_log_redaction()
     return app

@@ -14,7 +14,8 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
-import subprocess  # noqa: E402
+# bandit: subprocess only starts our own fake Stripe server (start_fake_stripe).
+import subprocess  # noqa: E402  # nosec B404
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -23,7 +24,8 @@ from marketplace.extensions import socketio  # noqa: E402
 
 log = logging.getLogger("marketplace.serve")
 _children: list[subprocess.Popen] = []
-DEV_WEBHOOK_SECRET = "whsec_localstripe_dev"
+# bandit: the development webhook secret, published in the README; production sets its own.
+DEV_WEBHOOK_SECRET = "whsec_localstripe_dev"  # nosec B105
 
 
 def _stop(signum, frame):
@@ -51,7 +53,8 @@ def _wait_for_port(host: str, port: int, seconds: float) -> bool:
 
 def start_fake_stripe(port: int) -> str:
     """Start localstripe as a child process on 127.0.0.1 and return its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "devsupport.fake_stripe", "--port", str(port)])
+    # bandit: a fixed argv (this Python, our module, a number), no shell.
+    proc = subprocess.Popen([sys.executable, "-m", "devsupport.fake_stripe", "--port", str(port)])  # nosec B603
     _children.append(proc)
     if not _wait_for_port("127.0.0.1", port, 15):
         raise SystemExit(f"the fake Stripe server did not start on port {port}")
@@ -79,7 +82,8 @@ def main() -> None:
     overrides = {"SOCKETIO_ASYNC_MODE": "gevent"}
     if not os.environ.get("STRIPE_SECRET_KEY") and not os.environ.get("STRIPE_API_BASE"):
         overrides["STRIPE_API_BASE"] = start_fake_stripe(int(os.environ.get("LOCALSTRIPE_PORT", "8420")))
-        overrides["STRIPE_SECRET_KEY"] = "sk_test_localstripe"
+        # bandit: localstripe accepts any key; this one is public by design.
+        overrides["STRIPE_SECRET_KEY"] = "sk_test_localstripe"  # nosec B105
         overrides["STRIPE_PUBLISHABLE_KEY"] = "pk_test_localstripe"
         overrides["STRIPE_WEBHOOK_SECRET"] = os.environ.get("STRIPE_WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
     app = create_app(overrides)

@@ -28,8 +28,13 @@ class Config:
 
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = database_url_from_env()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Few connections per process: more than ~8 contending for one hot lot's row lock lowers
+    # throughput (the waiting greenlets hold connections, not work). SQLAlchemy's defaults: 5 + 10.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True,
+                                 "pool_size": int(os.environ.get("DATABASE_POOL_SIZE") or "5"),
+                                 "max_overflow": int(os.environ.get("DATABASE_MAX_OVERFLOW") or "10")}
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL") or "flask-socketio"  # Redis pub/sub channel
     PORT = int(os.environ.get("PORT", "5000"))
     ADMIN_EMAIL = os.environ.get("MARKETPLACE_ADMIN_EMAIL", "admin@example.com")
     ADMIN_PASSWORD = os.environ.get("MARKETPLACE_ADMIN_PASSWORD", "admin-password")
@@ -44,6 +49,30 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Security at the edge (marketplace/security.py). Production forces Secure cookies, HSTS and
+    # HTTPS. Behind N reverse proxies set MARKETPLACE_PROXY_HOPS=N so the client's address and
+    # scheme come from their X-Forwarded-* headers.
+    PROXY_HOPS = int(os.environ.get("MARKETPLACE_PROXY_HOPS") or "0")
+    # Rate limits (Flask-Limiter syntax), counted in Redis when REDIS_URL is set, else in memory.
+    RATELIMIT_ENABLED = _env_bool("MARKETPLACE_RATELIMIT", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
+    RATELIMIT_KEY_PREFIX = "hx"
+    # Off: Flask-Limiter would put Retry-After on every answer of a limited route; a 429 has its own.
+    RATELIMIT_HEADERS_ENABLED = False
+    # Redis down: count in memory for a while rather than refuse every bid (bids must go on).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_SIGNIN = os.environ.get("MARKETPLACE_LIMIT_SIGNIN") or "10/minute;100/hour"  # per address
+    RATELIMIT_REGISTER = os.environ.get("MARKETPLACE_LIMIT_REGISTER") or "5/minute;20/hour"  # per address
+    RATELIMIT_BID = os.environ.get("MARKETPLACE_LIMIT_BID") or "30/minute;600/hour"  # per bidder
+    RATELIMIT_INQUIRY = os.environ.get("MARKETPLACE_LIMIT_INQUIRY") or "10/minute;50/day"  # per user
+    # Failed sign-ins: after this many in the window, each further try waits base * 2^n seconds.
+    SIGNIN_FREE_FAILURES_PER_ACCOUNT = 5
+    SIGNIN_FREE_FAILURES_PER_IP = 20
+    SIGNIN_DELAY_BASE_SECONDS = 2
+    SIGNIN_DELAY_MAX_SECONDS = 900
+    SIGNIN_FAILURE_WINDOW_SECONDS = 3600
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ["en"]
@@ -66,6 +95,18 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM") or "Handle Exchange <no-reply@handle-exchange.invalid>"
     # /dev/mailbox shows the outbox; never in production, and by default only without SMTP.
     DEV_MAILBOX = _env_bool("MARKETPLACE_DEV_MAILBOX", MAIL_SMTP_HOST is None and ENV_NAME != "production")
+    # The release pipeline (DESIGN.md section 2): an account not active for RELEASE_INACTIVE_DAYS is
+    # flagged; its handle is released RELEASE_GRACE_DAYS later unless its owner is active again; a
+    # reminder goes out RELEASE_REMINDER_DAYS before release. The worker sweeps every
+    # SWEEP_INTERVAL_SECONDS (0: never), SWEEP_BATCH_SIZE account ids per transaction.
+    RELEASE_INACTIVE_DAYS = int(os.environ.get("MARKETPLACE_RELEASE_INACTIVE_DAYS", "30"))
+    RELEASE_GRACE_DAYS = int(os.environ.get("MARKETPLACE_RELEASE_GRACE_DAYS", "30"))
+    RELEASE_REMINDER_DAYS = int(os.environ.get("MARKETPLACE_RELEASE_REMINDER_DAYS", "7"))
+    SWEEP_BATCH_SIZE = int(os.environ.get("MARKETPLACE_SWEEP_BATCH_SIZE", "10000"))
+    SWEEP_INTERVAL_SECONDS = float(os.environ.get("MARKETPLACE_SWEEP_INTERVAL", "3600"))
+    # Batches per worker pass, so one pass never holds the loop (closing lots) for long.
+    SWEEP_BATCHES_PER_PASS = int(os.environ.get("MARKETPLACE_SWEEP_BATCHES_PER_PASS", "20"))
+    BACKORDER_AUCTION_HOURS = 24
 
 
 def check_production(config: dict) -> None:
@@ -81,5 +122,7 @@ def check_production(config: dict) -> None:
         problems.append("DATABASE_URL (PostgreSQL)")
     if not config.get("STRIPE_SECRET_KEY"):
         problems.append("STRIPE_SECRET_KEY")
+    if config.get("RATELIMIT_ENABLED", True) and not (config.get("REDIS_URL") or config.get("RATELIMIT_STORAGE_URI")):
+        problems.append("REDIS_URL (rate limits must be counted in one place for every process)")
     if problems:
         raise RuntimeError("production needs these settings: " + ", ".join(problems))

@@ -15,7 +15,8 @@ from .wiring import accounts, cards, clock, listings
 
 log = logging.getLogger(__name__)
 
-DEMO_PASSWORD = "demo-password"
+# bandit: the README's published password of the demo accounts, not a secret.
+DEMO_PASSWORD = "demo-password"  # nosec B105
 DEMO_USERS = [("alice@example.com", "Alice"), ("bob@example.com", "Bob"), ("carol@example.com", "Carol")]
 
 # (handle, kind, minutes to run, start $, reserve $, buy-now $)

@@ -1,5 +1,7 @@
 """Unbound Flask extensions; create_app binds them."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -18,3 +20,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 socketio = SocketIO()
 babel = Babel()
+# Limits are declared on the routes (marketplace/security.py); storage comes from the config.
+limiter = Limiter(key_func=get_remote_address)

@@ -70,12 +70,13 @@ class Eligibility(enum.StrEnum):
     """Who may bid or buy on a lot.
 
     registered: any signed-in user; verified: verified buyers only; organisations: verified
-    organisations only.
+    organisations only; backorderers: only users who backordered the handle before its release.
     """
 
     REGISTERED = "registered"
     VERIFIED = "verified"
     ORGANISATIONS = "organisations"
+    BACKORDERERS = "backorderers"
 
 
 class User(db.Model):
@@ -161,6 +162,14 @@ class PlatformAccount(db.Model):
     last_active_at: Mapped[datetime] = mapped_column(UTCDateTime)
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The release pipeline (services/release.py). flagged: found inactive, in its grace period
+    # until release_due_at; reminded: the reminder before release was sent; kept: the owner was
+    # active again during grace (the flag was cleared); released: its handles left the account.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    release_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Handle(db.Model):
@@ -180,6 +189,9 @@ class Handle(db.Model):
     # A buyer's previous handle, kept for them after a swap so nobody can snatch it at once.
     held_for_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A released protected handle (or one an admin held back): out of the open pool until an
+    # admin decides; it may be listed for verified organisations only.
+    held_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     account: Mapped[PlatformAccount | None] = relationship()
 
@@ -488,3 +500,70 @@ class EmailMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class SweepRun(db.Model):
+    """One pass of the release sweep over platform_accounts by id range: its checkpoint and counts.
+
+    A run with no finished_at is resumed from last_id; ids up to max_id (read at the start) are
+    covered, so processed/total is (last_id - first_id) / (max_id - first_id).
+    """
+
+    __tablename__ = "sweep_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_id: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    max_id: Mapped[int] = mapped_column(BigInteger)
+    batch_size: Mapped[int] = mapped_column(Integer)
+    batches: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
+    reminded: Mapped[int] = mapped_column(Integer, default=0)
+    kept: Mapped[int] = mapped_column(Integer, default=0)
+    released: Mapped[int] = mapped_column(Integer, default=0)
+    held_back: Mapped[int] = mapped_column(Integer, default=0)
+    notices: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def total(self) -> int:
+        """How many account ids the run covers."""
+        return max(0, self.max_id - self.first_id)
+
+    @property
+    def processed(self) -> int:
+        """How many of those ids are done."""
+        return max(0, min(self.last_id, self.max_id) - self.first_id)
+
+
+class ProtectedName(db.Model):
+    """A name that never goes to open auction (brands, public figures, the platform's own words)."""
+
+    __tablename__ = "protected_names"
+    __table_args__ = (UniqueConstraint("name", name="uq_protected_names_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(15))
+    reason: Mapped[str] = mapped_column(String(200))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    added_by: Mapped[User | None] = relationship()
+
+
+class Backorder(db.Model):
+    """A user's wish for a handle not yet released; notified_at is set when it is released."""
+
+    __tablename__ = "backorders"
+    __table_args__ = (UniqueConstraint("user_id", "handle_name", name="uq_backorders_user_handle"),
+                      Index("ix_backorders_handle_name", "handle_name"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    handle_name: Mapped[str] = mapped_column(String(15))
+    handle_display: Mapped[str] = mapped_column(String(15))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))

@@ -49,6 +49,7 @@ class HandleInfo:
     protected: bool
     owner_user_id: int | None
     held_until: datetime | None = None  # a buyer's previous handle, kept for them until then
+    held_back: bool = False  # released but held back for admins (protected names)
 
 
 class DatabaseRegistry:
@@ -65,7 +66,24 @@ class DatabaseRegistry:
             return None
         owner = row.account.user_id if row.account is not None else None
         return HandleInfo(row.id, row.name, row.display, row.account_id is None, row.protected, owner,
-                          row.held_until)
+                          row.held_until, row.held_back_at is not None)
+
+    def record_activity(self, account_id: int, now: datetime) -> bool:
+        """The account was active at `now`; True when that keeps a handle in its grace period.
+
+        Activity during grace clears the release flag (the owner keeps the handle).
+        """
+        account = self._session.get(PlatformAccount, account_id)
+        if account is None:
+            return False
+        if account.last_active_at is None or account.last_active_at < now:
+            account.last_active_at = now
+        kept = account.flagged_at is not None and account.released_at is None
+        if kept:
+            account.flagged_at = account.release_due_at = account.reminded_at = None
+            account.kept_at = now
+        self._session.flush()
+        return kept
 
     def create_account(self, handle: str, now: datetime, user_id: int | None = None,
                        last_active_at: datetime | None = None) -> Handle:

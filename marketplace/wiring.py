@@ -82,3 +82,15 @@ def buyer_orders():
     """Paying a waiting order and answering second-chance offers."""
     from .services.buyer_orders import BuyerOrders
     return BuyerOrders(db.session, clock(), gateway(), settlement())
+
+
+def release():
+    """The release pipeline: the sweep, the release console's actions, protected names."""
+    from .services.release import ReleasePolicy, ReleaseService
+    return ReleaseService(db.session, clock(), publisher, ReleasePolicy.from_config(current_app.config))
+
+
+def backorders():
+    """Backorders of handles not yet released."""
+    from .services.backorders import BackorderService
+    return BackorderService(db.session, clock())

@@ -19,6 +19,10 @@ class Worker:
         self.interval = app.config.get("WORKER_INTERVAL_SECONDS", 0.25)
         self.stop = stop or threading.Event()
         self._next_reconcile = 0.0
+        # The release sweep: first a while after start, then every SWEEP_INTERVAL_SECONDS; an
+        # unfinished run continues on the next pass (a few batches a pass, so lots still close on time).
+        self.sweep_interval = float(app.config.get("SWEEP_INTERVAL_SECONDS", 0) or 0)
+        self._next_sweep = time.monotonic() + min(self.sweep_interval, 60.0)
 
     def run_once(self) -> int:
         """One pass of every job (closing, then settlement); returns how many lots were closed."""
@@ -30,10 +34,21 @@ class Worker:
                 if self.app.config.get("STRIPE_API_BASE") or self.app.config.get("STRIPE_SECRET_KEY"):
                     settlement().run_once()
                     self._reconcile()
+                self._sweep()
                 send_pending()  # the email outbox; does nothing without SMTP settings
                 return closed
             finally:
                 db.session.remove()
+
+    def _sweep(self) -> None:
+        """Run a few batches of the release sweep when one is due or unfinished."""
+        if self.sweep_interval <= 0 or time.monotonic() < self._next_sweep:
+            return
+        from .wiring import release
+        run = release().run(max_batches=self.app.config.get("SWEEP_BATCHES_PER_PASS", 20))
+        if run.finished_at is not None:
+            self._next_sweep = time.monotonic() + self.sweep_interval
+            log.info("release sweep #%s finished: %s", run.id, {"flagged": run.flagged, "released": run.released})
 
     def _reconcile(self) -> None:
         """Now and then (it lists intents at Stripe), make card holds agree with Stripe."""

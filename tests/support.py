@@ -159,6 +159,9 @@ def make_app(database_url: str, **overrides):
         "DEMO_DATA": False,
         # Rule tests bid without card holds; the settlement tests turn them on with a fake Stripe.
         "CARD_HOLDS": False,
+        # Many tests sign in and bid far faster than a person; tests/integration/test_security.py
+        # turns rate limits on.
+        "RATELIMIT_ENABLED": False,
     }
     config.update(overrides)
     application = create_app(config)
@@ -166,10 +169,11 @@ def make_app(database_url: str, **overrides):
     return application
 
 
-def socket_client(app, flask_client=None):
+def socket_client(app, flask_client=None, headers=None):
     """A Socket.IO test client whose every call runs in a fresh app context (like the HTTP one).
 
-    With `flask_client` it shares that client's cookies, so it is signed in as the same user.
+    With `flask_client` it shares that client's cookies, so it is signed in as the same user;
+    `headers` go with its connection request (e.g. an Origin).
     """
     from flask_socketio.test_client import SocketIOTestClient
 
@@ -188,7 +192,7 @@ def socket_client(app, flask_client=None):
             with app.app_context():
                 return super().disconnect(*args, **kwargs)
 
-    return Client(app, socketio, flask_test_client=flask_client)
+    return Client(app, socketio, flask_test_client=flask_client, headers=headers)
 
 
 # The development Stripe server (localstripe with the Connect stand-in), for the payment gateway.

@@ -104,3 +104,72 @@ def decline_offer(order_id: int):
     except ServiceError as exc:
         flash(exc.message, "error")
     return redirect(f"/orders/{order_id}")
+
+
+# ---- backorders (DESIGN.md section 2) -------------------------------------------------------
+def _backorders_page(form, status: int = 200):
+    """Render my backorders with the backorder form (as submitted)."""
+    from ..validation import page_args
+    from ..wiring import backorders
+
+    try:
+        page, per_page = page_args({"page": request.args.get("page", 1), "per_page": 50})
+    except ServiceError as exc:
+        return render_template("errors/error.html", code=400, message=exc.message), 400
+    result = backorders().mine(current_user, page=page, per_page=per_page)
+    return render_template("account/backorders.html", form=form, result=result), status
+
+
+@bp.get("/backorders")
+@login_required
+def my_backorders():
+    """My backorders, and a form to backorder a handle not yet released."""
+    from .forms import BackorderForm
+
+    return _backorders_page(BackorderForm(handle=request.args.get("handle", "")[:40]))
+
+
+@bp.post("/backorders")
+@login_required
+def place_backorder():
+    """Backorder a handle; the reason is shown next to the field when it cannot be backordered."""
+    from flask import url_for
+
+    from ..wiring import backorders
+    from .forms import BackorderForm
+
+    form = BackorderForm()
+    if not form.validate_on_submit():
+        return _backorders_page(form, 400)
+    try:
+        backorder, created = backorders().place(current_user, form.handle.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        form.handle.errors = [exc.message]
+        return _backorders_page(form, exc.status if exc.status < 500 else 400)
+    if created:
+        flash(_("Backordered @%(handle)s. We will tell you when it is released.", handle=backorder.handle_display),
+              "success")
+    else:
+        flash(_("You already backordered @%(handle)s.", handle=backorder.handle_display), "info")
+    return redirect(url_for("account.my_backorders"))
+
+
+@bp.post("/backorders/<int:backorder_id>/cancel")
+@login_required
+def cancel_backorder(backorder_id: int):
+    """Cancel one of my backorders (only mine, and only while the handle is not released)."""
+    from flask import url_for
+
+    from ..wiring import backorders
+
+    try:
+        backorders().cancel(current_user, backorder_id)
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            return render_template("errors/error.html", code=404, message=exc.message), 404
+        flash(exc.message, "error")
+    else:
+        flash(_("Backorder cancelled."), "success")
+    return redirect(url_for("account.my_backorders"))

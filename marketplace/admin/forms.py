@@ -59,3 +59,45 @@ class RefundForm(FlaskForm):
 
     reason = TextAreaField(_l("Reason (the buyer sees it)"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Refund the buyer"))
+
+
+class SweepForm(FlaskForm):
+    """Run a few batches of the release sweep now (CSRF only)."""
+
+    submit = SubmitField(_l("Run sweep now"))
+
+
+class ReleaseActionForm(FlaskForm):
+    """A bulk action on the release queue; the handles come from checkboxes or the typed list."""
+
+    action = SelectField(_l("Action"), choices=[
+        SelectChoice("release_now", _l("Release now (bot-held account)")),
+        SelectChoice("keep", _l("Keep with its owner")),
+        SelectChoice("hold_back", _l("Hold back")),
+        SelectChoice("return_to_pool", _l("Return to pool"))])
+    typed = StringField(_l("Or type handles"), validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason (kept in the audit log)"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Apply to selected"))
+
+
+class ProtectedNameForm(FlaskForm):
+    """Add a name to (or remove one from) the protected-names list, with a reason."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=40)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Protect"))
+
+
+class BulkListForm(FlaskForm):
+    """Settings shared by every picked row of the bulk listing; each row's kind and prices come per row."""
+
+    starts_at = DateTimeLocalField(_l("Starts (UTC, empty: now)"), validators=[Optional()],
+                                   format="%Y-%m-%dT%H:%M")
+    duration_hours = IntegerField(_l("Auctions run for (hours)"), default=72,
+                                  validators=[Optional(), NumberRange(min=1, max=24 * 60)])
+    half_life_minutes = IntegerField(_l("Dutch price halves every (minutes)"), default=60,
+                                     validators=[Optional(), NumberRange(min=1, max=525600)])
+    eligibility = SelectField(_l("Who may bid"), choices=[SelectChoice("registered", _l("Any signed-in buyer")),
+                                                          SelectChoice("verified", _l("Verified buyers")),
+                                                          SelectChoice("organisations", _l("Verified organisations"))])
+    submit = SubmitField(_l("List selected"))

@@ -16,6 +16,7 @@ from ..errors import BadRequest, Forbidden, ServiceError
 from ..extensions import csrf, db
 from ..models import IdempotentResponse
 from ..validation import page_args, require_object
+from ..security import bid_limit, register_limit, signin_limit, signin_throttle, too_many_response
 from ..services.purchases import order_for, order_json
 from ..wiring import accounts, bidding, buyer_orders, cards, clock, listings, purchases
 from . import bp
@@ -121,6 +122,7 @@ def user_json(user) -> dict:
 
 
 @bp.post("/users")
+@register_limit
 def create_user():
     """Register."""
     data = body()
@@ -130,12 +132,21 @@ def create_user():
 
 
 @bp.post("/tokens")
+@signin_limit
 def create_token():
     """Exchange email and password for a bearer token."""
     data = body()
+    throttle = signin_throttle()
+    wait = throttle.wait_seconds(data.get("email"))
+    if wait:  # refused before the password is checked, the same whether the account exists or not
+        return too_many_response(wait)
     user = accounts().authenticate(data.get("email"), data.get("password"))
     if user is None:
+        throttle.failed(data.get("email"))
         return error(401, "invalid_credentials", "Wrong email or password.")
+    throttle.succeeded(data.get("email"))
+    from ..wiring import release
+    release().record_sign_in(user)  # signing in is activity: it keeps handles in grace
     return jsonify({"token": accounts().issue_token(user)}), 201
 
 
@@ -179,6 +190,7 @@ def get_lot(lot_id: int):
 
 @bp.post("/lots/<int:lot_id>/bids")
 @signed_in
+@bid_limit
 def place_bid(lot_id: int):
     """Bid a proxy maximum; the Idempotency-Key header (or `key`) makes retries count once."""
     data = body()
@@ -264,3 +276,31 @@ def admin_update_lot(lot_id: int):
     """An admin edits a lot (the reserve, mostly)."""
     listings().update(current_user, lot_id, body())
     return jsonify(listings().view(lot_id, admin=True)), 200
+
+
+@bp.post("/backorders")
+@signed_in
+def create_backorder():
+    """Backorder a handle not yet released: 201 for a new backorder, 200 for one already placed."""
+    from ..services.backorders import backorder_json
+    from ..wiring import backorders
+    backorder, created = backorders().place(current_user, body().get("handle"))
+    return jsonify(backorder_json(backorder)), 201 if created else 200
+
+
+@bp.get("/me/backorders")
+@signed_in
+def my_backorders():
+    """My backorders, newest first."""
+    from ..wiring import backorders
+    page, per_page = page_args(request.args)
+    return jsonify(backorders().mine(current_user, page, per_page))
+
+
+@bp.delete("/backorders/<int:backorder_id>")
+@signed_in
+def cancel_backorder(backorder_id: int):
+    """Cancel one of my backorders (while the handle is not released)."""
+    from ..wiring import backorders
+    backorders().cancel(current_user, backorder_id)
+    return "", 204

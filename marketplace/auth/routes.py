@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ServiceError
-from ..wiring import accounts
+from ..security import register_limit, signin_limit, signin_throttle, too_many_response
+from ..wiring import accounts, release
 from . import bp
 from .forms import LoginForm, RegisterForm
 
@@ -19,23 +20,32 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@signin_limit
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
         return redirect(url_for("lots.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        throttle = signin_throttle()
+        wait = throttle.wait_seconds(form.email.data)
+        if wait:  # refused before the password is checked, the same whether the account exists or not
+            return too_many_response(wait, ("auth/login.html", form))
         user = accounts().authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.failed(form.email.data)
             form.password.errors.append(_("Wrong email or password."))
         else:
+            throttle.succeeded(form.email.data)
             login_user(user, remember=True)
+            release().record_sign_in(user)  # signing in is activity: it keeps handles in grace
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@register_limit
 def register():
     """Create an account."""
     if current_user.is_authenticated:

@@ -2,7 +2,7 @@
 
 Thin: they check the payload, call the same services as the HTTP routes, and emit.
 """
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
 from sqlalchemy import select
@@ -12,14 +12,15 @@ from ..errors import ServiceError
 from ..extensions import db, socketio
 from ..live import lot_room, user_room
 from ..models import LotEvent
+from ..security import hit_bid_limit, origin_allowed, too_many_message
 from ..wiring import bidding, clock, listings
 
 REPLAY_LIMIT = 500
 
 
-def _refuse(code: str, message: str, lot_id=None) -> dict:
+def _refuse(code: str, message: str, lot_id=None, **extra) -> dict:
     """Tell the sender why its event was refused (an `error` event and the ack)."""
-    body = {"code": code, "message": message}
+    body = {"code": code, "message": message, **extra}
     if lot_id is not None:
         body["lot_id"] = lot_id
     emit("error", body)
@@ -41,7 +42,11 @@ def on_connect(auth=None):
     """Any browser connects; a signed-in user also joins their private room.
 
     Sends `hello` with the server's time so countdowns are right whatever the browser's clock says.
+    A connection opened by a page on another site (a foreign Origin) is refused.
     """
+    if not origin_allowed(request.headers.get("Origin")):
+        current_app.logger.warning("socket connection from foreign origin %r refused", request.headers.get("Origin"))
+        return False
     if current_user.is_authenticated:
         join_room(user_room(current_user.id))
     emit("hello", {"server_time": iso(clock().now()),
@@ -101,6 +106,9 @@ def on_bid(data):
     lot_id = _lot_id(data)
     if lot_id is None:
         return _refuse("invalid_lot", "Send {lot_id, max_amount_cents, key} to bid.")
+    wait = hit_bid_limit()  # the same per-bidder bucket as the HTTP bid routes
+    if wait:
+        return _refuse("rate_limited", too_many_message(wait), lot_id, retry_after_seconds=wait)
     try:
         result = bidding().place(current_user, lot_id, data.get("max_amount_cents"), data.get("key"))
     except ServiceError as exc:

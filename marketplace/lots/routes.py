@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..errors import ServiceError
+from ..security import bid_limit
 from ..validation import dollars_to_cents, page_args
 from ..wiring import bidding, listings
 from . import bp
@@ -58,6 +59,7 @@ def confirm_bid(lot_id: int):
 
 @bp.route("/lots/<int:lot_id>/bid", methods=["POST"])
 @login_required
+@bid_limit
 def place_bid(lot_id: int):
     """Place a confirmed bid; a double submit with the same key counts once."""
     try:

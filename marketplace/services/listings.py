@@ -11,7 +11,7 @@ from .. import validation as v
 from ..audit import audit
 from ..db import lock_for_update, transaction
 from ..errors import Conflict, NotFound, ServiceError, from_rule
-from ..models import Eligibility, Handle, Listing, ListingKind, User
+from ..models import Eligibility, Handle, Listing, ListingKind, ProtectedName, User
 from ..registry import DatabaseRegistry, parse_handle
 from .lots import aliases, engine_lot, lot_view, proxies_by_listing, record_event
 
@@ -97,7 +97,7 @@ class ListingService:
             or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))
         now = self.clock.now()
         return list(self.session.execute(
-            select(Handle).where(Handle.account_id.is_(None), Handle.id.not_in(taken),
+            select(Handle).where(Handle.account_id.is_(None), Handle.held_back_at.is_(None), Handle.id.not_in(taken),
                                  or_(Handle.held_until.is_(None), Handle.held_until <= now))
             .order_by(Handle.name).limit(limit)).scalars())
 
@@ -151,7 +151,9 @@ class ListingService:
             if handle.held_until is not None and handle.held_until > now:
                 raise Conflict("handle_held", f"@{handle.display} is held for its previous owner until "
                                               f"{handle.held_until:%Y-%m-%d}.")
-            if handle.protected and eligibility != Eligibility.ORGANISATIONS:
+            protected = handle.protected or handle.held_back or self.session.execute(
+                select(ProtectedName.id).where(ProtectedName.name == handle.name)).first() is not None
+            if protected and eligibility != Eligibility.ORGANISATIONS:
                 raise ServiceError("protected_handle", f"@{handle.display} is protected: it may be offered "
                                                        "to verified organisations only.", 422)
             busy = self.session.execute(select(Listing.id).where(

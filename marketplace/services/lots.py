@@ -34,6 +34,11 @@ def check_may_take_part(session, user: User, listing: Listing, verb: str = "bid 
         raise Forbidden("not_eligible", "This lot is open to verified buyers only.")
     if listing.eligibility == Eligibility.ORGANISATIONS:
         raise Forbidden("not_eligible", "This lot is open to verified organisations only.")
+    if listing.eligibility == Eligibility.BACKORDERERS:
+        from ..models import Backorder
+        if session.execute(select(Backorder.id).where(Backorder.user_id == user.id,
+                                                      Backorder.handle_name == listing.handle_name)).first() is None:
+            raise Forbidden("not_eligible", "This lot is open only to those who backordered the handle.")
 
 
 def auction_of(listing: Listing, proxies: Iterable[ProxyBid]) -> Auction:

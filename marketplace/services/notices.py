@@ -19,7 +19,8 @@ from ..models import EmailMessage, Listing, Notification, User
 
 # Every kind a notice may have; the browser listens for these to keep the unread badge current.
 KINDS = ("won", "outbid", "payment_taken", "payment_needed", "payment_failed", "order_lapsed",
-         "second_chance_offer", "handle_transferred", "refunded", "payout_sent")
+         "second_chance_offer", "handle_transferred", "refunded", "payout_sent",
+         "release_warning", "release_reminder", "backorder_released")
 # Too chatty for email: an active auction can outbid someone every few seconds.
 NOT_EMAILED = frozenset({"outbid"})
 # Notices link to their order's page when they name one; these are about the bidding, so the lot.

@@ -30,10 +30,23 @@ def browser():
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        # Every page must work under the content security policy: a refused script, connection,
+        # frame or style shows up on the console, and fails the test.
+        violations: list[str] = []
+        new_context = chromium.new_context
+
+        def watched_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            context.on("console", lambda msg: violations.append(msg.text)
+                       if "Content Security Policy" in msg.text else None)
+            return context
+
+        chromium.new_context = watched_context
         try:
             yield chromium
         finally:
             chromium.close()
+        assert not violations, "content security policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture
