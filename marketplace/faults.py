@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import signal
 
+# Settlement steps (the worker) and the bid transaction (a server).
 POINTS = ("after_capture", "after_charge", "mid_transfer", "after_payout")
+BID_POINTS = ("mid_bid", "after_bid_commit")
 
 
 def crash_point(name: str) -> None:

@@ -12,6 +12,7 @@ from auctions import BidAccepted, Extended, Outbid, RuleViolation
 
 from ..clock import iso
 from ..db import lock_for_update, transaction
+from ..faults import crash_point
 from ..errors import BadRequest, Conflict, NotFound, ServiceError, from_rule
 from ..models import Bid, CardHold, Listing, ListingKind, Notification, ProxyBid, User
 from .lots import aliases, auction_of, check_may_take_part, lot_view, record_event, store_auction
@@ -106,7 +107,10 @@ class BiddingService:
             after = outcome.lot
             self._write(listing, proxies, after, user, now)
             self._record(listing, user, amount, key, after, outcome.events, now)
-            return self._result(listing, proxies, user)  # under the lock: after commit, others' bids interleave
+            result = self._result(listing, proxies, user)  # under the lock: after commit, others' bids interleave
+            crash_point("mid_bid")  # tests: rows written, not committed
+        crash_point("after_bid_commit")  # tests: committed, the bidder never hears
+        return result
 
     def _precheck(self, user: User, lot_id: int, amount: int, key) -> None:
         """Refuse, without a lock, a bid the rules would refuse (a retry with a used key passes)."""

@@ -8,7 +8,9 @@ PostgreSQL only: the worker is a separate process, as in production.
 """
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -136,3 +138,101 @@ def test_worker_killed_mid_settlement_finishes_exactly_once(world, gateway, fake
         kinds = sorted(r.kind for r in db.session.query(PaymentRecord).filter_by(order_id=order.id))
         assert kinds == sorted(["charged" if crash_at == "after_charge" else "captured", "payout"])
         db.session.remove()
+
+
+# ---- a server killed in the middle of a bid --------------------------------------------------
+
+@pytest.fixture
+def bid_world(tmp_path):
+    """A live auction with one committed bid, in this run's PostgreSQL database (card holds off)."""
+    need("PostgreSQL", postgres_problem())
+    app = make_app(PG_URL, CLOCK=SystemClock())
+    if PG_URL not in SCHEMA_READY:
+        reset_schema(app)
+        SCHEMA_READY.add(PG_URL)
+    empty_tables(app)
+    from marketplace.extensions import db
+    from marketplace.wiring import bidding
+    from tests.factories import make_auction
+
+    with app.app_context():
+        bidder, rival = make_user(), make_user()
+        lot = make_auction(minutes=60, start_cents=100_000)
+        bidding().place(rival, lot.id, 150_000, "rival-1")
+        facts = {"lot_id": lot.id, "email": bidder.email, "bidder_id": bidder.id}
+        db.session.remove()
+        db.engine.dispose()
+    try:
+        yield app, facts
+    finally:
+        empty_tables(app)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def bid_server(name: str, log_dir, crash_at: str | None = None) -> ServerProcess:
+    env = {"DATABASE_URL": PG_URL, "MARKETPLACE_CARD_HOLDS": "0", "MARKETPLACE_RUN_WORKER": "0",
+           "MARKETPLACE_DEMO_DATA": "0", "MARKETPLACE_RATELIMIT": "0", "STRIPE_API_BASE": "http://127.0.0.1:9",
+           "SECRET_KEY": "crash-test-secret", "MARKETPLACE_CRASH_AT": crash_at or "", "REDIS_URL": ""}
+    server = ServerProcess(name, log_dir, env).start()
+    server.wait_ready(30)
+    return server
+
+
+def lot_rows(app, lot_id: int) -> dict:
+    """What the database holds for the lot: its row, its history, its events."""
+    from marketplace.extensions import db
+    from marketplace.models import Bid, Listing, LotEvent, ProxyBid
+
+    with app.app_context():
+        try:
+            listing = db.session.get(Listing, lot_id)
+            return {"bid_count": listing.bid_count, "seq": listing.seq, "price": listing.current_price_cents,
+                    "bids": db.session.query(Bid).filter_by(listing_id=lot_id).count(),
+                    "events": db.session.query(LotEvent).filter_by(listing_id=lot_id).count(),
+                    "proxies": sorted((p.bidder_id, p.max_cents) for p in
+                                      db.session.query(ProxyBid).filter_by(listing_id=lot_id))}
+        finally:
+            db.session.remove()
+
+
+@pytest.mark.parametrize("crash_at", ["mid_bid", "after_bid_commit"])
+def test_server_killed_mid_bid_leaves_no_half_bid_and_the_retry_counts_once(bid_world, tmp_path, crash_at):
+    from tests.procs import http_json
+
+    app, facts = bid_world
+    lot_id = facts["lot_id"]
+    before = lot_rows(app, lot_id)
+    doomed = bid_server("crashing", tmp_path, crash_at)
+    try:
+        status, body = http_json("POST", doomed.url + "/api/v1/tokens",
+                                 {"email": facts["email"], "password": "correct-horse-battery"})
+        assert status == 201, body
+        bearer = body["token"]
+        request = urllib.request.Request(f"{doomed.url}/api/v1/lots/{lot_id}/bids", method="POST",
+                                         data=json.dumps({"max_amount_cents": 300_000}).encode(),
+                                         headers={"Content-Type": "application/json", "Idempotency-Key": "k-crash",
+                                                  "Authorization": f"Bearer {bearer}"})
+        with pytest.raises(OSError):  # the server dies before it answers
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback test server
+        assert doomed.proc.wait(20) == -9, doomed.log_text()
+    finally:
+        doomed.stop()
+    after_crash = lot_rows(app, lot_id)
+    if crash_at == "mid_bid":
+        assert after_crash == before, "a killed bid transaction left rows behind"
+    else:
+        assert after_crash["bids"] == before["bids"] + 1 and after_crash["seq"] == before["seq"] + 1
+
+    clean = bid_server("clean", tmp_path)
+    try:
+        retry = http_json("POST", f"{clean.url}/api/v1/lots/{lot_id}/bids", {"max_amount_cents": 300_000,
+                          "key": "k-crash"}, token=bearer)
+    finally:
+        clean.stop()
+    status, body = retry
+    assert status == (201 if crash_at == "mid_bid" else 200), body  # 200: the committed bid, replayed
+    final = lot_rows(app, lot_id)
+    assert final["bids"] == before["bids"] + 1 and final["bid_count"] == before["bid_count"] + 1
+    assert final["seq"] == final["events"] and (facts["bidder_id"], 300_000) in final["proxies"]
+    assert final["price"] == 160_000  # one increment over the rival's $1,500
