@@ -4,6 +4,7 @@ No Flask, database, payment or clock here: every command takes the lot's state a
 returns an `Outcome` (new state plus events) or raises `RuleViolation` having changed nothing.
 """
 
+from . import calendar, discounts
 from .auction import (
     Auction,
     Proxy,
@@ -25,6 +26,8 @@ from .status import LotStatus
 from .valuation import FLOOR_CENTS, NameFeatures, Suggestion, suggest, suggest_for, value_cents
 
 __all__ = [
+    "calendar",
+    "discounts",
     "FLOOR_CENTS",
     "HOLD_SECONDS",
     "MAX_BID_CENTS",
