@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from .errors import BadRequest
 
 MAX_CENTS = 100_000_000_00
+# Beyond this, OFFSET overflows the databases' integers; no list is that long.
+MAX_PAGE = 1_000_000
 
 
 def require_object(data: object) -> dict:
@@ -72,8 +74,8 @@ def page_args(args) -> tuple[int, int]:
         per_page = int(args.get("per_page", 50))
     except (TypeError, ValueError):
         raise BadRequest("invalid_page", "'page' and 'per_page' must be whole numbers.") from None
-    if page < 1 or not 1 <= per_page <= 100:
-        raise BadRequest("invalid_page", "'page' starts at 1; 'per_page' is 1 to 100.")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
+        raise BadRequest("invalid_page", f"'page' is 1 to {MAX_PAGE}; 'per_page' is 1 to 100.")
     return page, per_page
 
 

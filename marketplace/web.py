@@ -5,7 +5,7 @@ from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from .clock import iso
 from .extensions import db
@@ -24,8 +24,41 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+# Ids are 32-bit integer columns (PostgreSQL INTEGER); a larger id in a path names nothing.
+MAX_ID = 2**31 - 1
+NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
+
+
+def _has_nul(value) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL refuses one in text)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def setup(app) -> None:
     """Register filters, globals and error handlers."""
+
+    @app.url_value_preprocessor
+    def _ids_in_range(endpoint, values):
+        """An id beyond the id columns' range: 404 before the database refuses the number."""
+        if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+            raise NotFound()
+
+    @app.before_request
+    def _refuse_nul():
+        """No text field holds a NUL: 400 (JSON for the API, the error page otherwise) before any view runs."""
+        fields = [*request.args.values(), *request.form.values()]
+        if any("\x00" in v for v in fields) or (request.is_json and _has_nul(request.get_json(silent=True))):
+            if _wants_json():
+                return jsonify({"error": {"code": "invalid_text", "message": NUL_MESSAGE}}), 400
+            return render_template("errors/error.html", code=400, message=NUL_MESSAGE, plain=True), 400
+        return None
+
     app.add_template_filter(usd, "usd")
     app.add_template_filter(iso, "iso")
     app.jinja_env.globals["csrf_token"] = generate_csrf

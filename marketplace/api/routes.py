@@ -304,3 +304,19 @@ def cancel_backorder(backorder_id: int):
     from ..wiring import backorders
     backorders().cancel(current_user, backorder_id)
     return "", 204
+
+
+@functools.cache
+def _openapi_document(path: str) -> dict:
+    """docs/openapi.yaml, read once per process."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI description (docs/openapi.yaml), as JSON."""
+    import os
+    return jsonify(_openapi_document(os.path.join(bp.root_path, "..", "..", "docs", "openapi.yaml")))

@@ -123,3 +123,17 @@ def test_socket_payloads_never_break_the_server(app, client, world):
         assert sock.is_connected()
     finally:
         sock.disconnect()
+
+
+def test_huge_ids_and_nul_characters_are_refused_everywhere(app, client, world):
+    from tests.factories import csrf_token, login
+
+    huge = 2**40
+    for url in (f"/lots/{huge}", f"/orders/{huge}", f"/api/v1/lots/{huge}", f"/api/v1/orders/{huge}"):
+        assert client.get(url, headers=world["buyer"]).status_code == 404, url
+    login(client, make_user())
+    assert client.get("/", query_string={"q": "a\x00b"}).status_code == 400
+    assert client.post("/login", data={"email": "x\x00@example.com", "password": "p",
+                                       "csrf_token": csrf_token(client)}).status_code == 400
+    api = client.post("/api/v1/tokens", json={"email": "x\x00@example.com", "password": "p"})
+    assert api.status_code == 400 and api.get_json()["error"]["code"] == "invalid_text"
