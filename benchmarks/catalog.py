@@ -23,6 +23,8 @@ QUERIES = [
     ("search, one handle", "/?q=user777777"),
     ("search, many matches", "/?q=ser12"),
     ("API list, price desc", "/api/v1/lots?status=live&sort=price_desc"),
+    ("all lots, newest", "/?status=all&sort=newest"),
+    ("ended lots", "/?status=ended"),
 ]
 
 
@@ -62,16 +64,20 @@ def fill(url: str, rows: int) -> float:
 
 
 # What ListingService.search sends for the market page (status live, ending soon) and for a
-# search, written out for EXPLAIN: the count of all matches, then one page.
+# search, written out for EXPLAIN: one page, then the count of matches (at most 10,001 rows).
+LIVE = """listings.closed_status IS NULL AND listings.starts_at <= now()
+        AND (listings.ends_at IS NULL OR listings.ends_at > now())"""
 EXPLAIN = [
-    ("count of live lots", """SELECT count(*) FROM (SELECT listings.id FROM listings WHERE listings.closed_status IS NULL
-        AND listings.starts_at <= now() AND (listings.ends_at IS NULL OR listings.ends_at > now())) AS anon"""),
-    ("page of live lots, ending soon", """SELECT listings.id FROM listings WHERE listings.closed_status IS NULL
-        AND listings.starts_at <= now() AND (listings.ends_at IS NULL OR listings.ends_at > now())
-        ORDER BY listings.ends_at IS NULL, listings.ends_at ASC, listings.id ASC LIMIT 24"""),
-    ("search count, one handle", """SELECT count(*) FROM (SELECT listings.id FROM listings WHERE listings.closed_status IS NULL
-        AND listings.starts_at <= now() AND (listings.ends_at IS NULL OR listings.ends_at > now())
-        AND listings.handle_name LIKE '%user777777%') AS anon"""),
+    ("page of live lots, ending soon", f"""SELECT listings.id FROM listings WHERE {LIVE}
+        ORDER BY listings.ends_at ASC NULLS LAST, listings.id ASC LIMIT 24"""),
+    ("capped count of live lots", f"""SELECT count(*) FROM (SELECT listings.id FROM listings WHERE {LIVE}
+        LIMIT 10001) AS anon"""),
+    ("search page, one handle", f"""SELECT listings.id FROM listings WHERE {LIVE}
+        AND listings.handle_name LIKE '%user777777%' ORDER BY listings.ends_at ASC NULLS LAST, listings.id ASC LIMIT 24"""),
+    ("search capped count, many matches", f"""SELECT count(*) FROM (SELECT listings.id FROM listings WHERE {LIVE}
+        AND listings.handle_name LIKE '%ser12%' LIMIT 10001) AS anon"""),
+    ("API page, price desc", f"""SELECT listings.id FROM listings WHERE {LIVE}
+        ORDER BY listings.current_price_cents DESC, listings.id DESC LIMIT 50"""),
 ]
 
 

@@ -78,6 +78,8 @@ class Config:
     LANGUAGES = ["en"]
     ENV_NAME = os.environ.get("MARKETPLACE_ENV", "development")
     DEFAULT_FIXED_PRICE_CENTS = 50_000_00
+    # Lot lists count at most this many matches; beyond it they say "10,000+" (total_capped).
+    CATALOG_COUNT_CAP = int(os.environ.get("MARKETPLACE_CATALOG_COUNT_CAP") or "10000")
     DEFAULT_SOFT_CLOSE_SECONDS = 300
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
     # Every bid is backed by an authorisation of the bidder's card (DESIGN.md section 5).

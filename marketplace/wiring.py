@@ -24,7 +24,7 @@ def accounts():
 def listings():
     """The listing service."""
     from .services.listings import ListingService
-    return ListingService(db.session, clock(), publisher())
+    return ListingService(db.session, clock(), publisher(), current_app.config["CATALOG_COUNT_CAP"])
 
 
 def gateway():

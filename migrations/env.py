@@ -95,6 +95,10 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    # Indexes the models make on one database only (the trigram index: PostgreSQL) stay out of
+    # autogenerate on the other.
+    from marketplace.models import include_for_dialect
+    conf_args.setdefault("include_object", include_for_dialect(get_engine().dialect.name))
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

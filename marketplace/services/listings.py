@@ -18,15 +18,18 @@ from .lots import aliases, engine_lot, lot_view, proxies_by_listing, record_even
 STATUSES = ("scheduled", "live", "ended", "sold", "unsold", "cancelled")
 SORTS = ("ending_soon", "newest", "price_asc", "price_desc")
 DEFAULT_AUCTION_HOURS = 72
+# Lists count at most this many matches (one more tells "more than"); a page then says "10,000+".
+COUNT_CAP = 10_000
 
 
 class ListingService:
     """Creates, edits, lists and shows lots."""
 
-    def __init__(self, session, clock, publisher):
+    def __init__(self, session, clock, publisher, count_cap: int = COUNT_CAP):
         self.session = session
         self.clock = clock
         self.publisher = publisher
+        self.count_cap = count_cap
 
     # ---- reading -------------------------------------------------------------------------
     def get(self, lot_id: object) -> Listing:
@@ -65,7 +68,11 @@ class ListingService:
 
     def search(self, status: str | None = None, kind: str | None = None, q: str | None = None,
                sort: str = "ending_soon", page: int = 1, per_page: int = 50) -> dict:
-        """A page of lots, filtered and sorted."""
+        """A page of lots, filtered and sorted.
+
+        `total` is exact up to `count_cap`; past it the count stops there, `total` is a lower bound
+        and `total_capped` is true (counting a million matches costs a full scan on every page).
+        """
         if status is not None and status not in STATUSES:
             raise ServiceError("invalid_field", f"'status' must be one of: {', '.join(STATUSES)}.", 400)
         if kind is not None and kind not in [k.value for k in ListingKind]:
@@ -81,15 +88,28 @@ class ListingService:
             term = q.strip().lstrip("@").lower()[:15]
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(Listing.handle_name.like(f"%{escaped}%", escape="\\"))
+        # Each order ends with the id (ties are deterministic) and matches an index (models.Listing).
         order = {
-            "ending_soon": (Listing.ends_at.is_(None), Listing.ends_at.asc(), Listing.id.asc()),
+            "ending_soon": (Listing.ends_at.asc().nulls_last(), Listing.id.asc()),
             "newest": (Listing.created_at.desc(), Listing.id.desc()),
             "price_asc": (Listing.current_price_cents.asc(), Listing.id.asc()),
             "price_desc": (Listing.current_price_cents.desc(), Listing.id.desc()),
         }[sort]
-        total = self.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = self.session.execute(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).scalars().all()
-        return {"items": self.views(rows), "page": page, "per_page": per_page, "total": total}
+        offset = (page - 1) * per_page
+        rows = self.session.execute(query.order_by(*order).offset(offset).limit(per_page)).scalars().all()
+        capped = False
+        if (rows and len(rows) < per_page) or (not rows and page == 1):
+            total = offset + len(rows)  # the last page: no count needed
+        else:
+            cap = self.count_cap
+            limited = query.with_only_columns(Listing.id).limit(cap + 1).subquery()
+            total = self.session.execute(select(func.count()).select_from(limited)).scalar_one()
+            if total > cap:
+                capped, total = True, max(cap, offset + len(rows))
+        page_ = {"items": self.views(rows), "page": page, "per_page": per_page, "total": total}
+        if capped:
+            page_["total_capped"] = True
+        return page_
 
     def released_handles(self, limit: int = 200) -> list[Handle]:
         """Handles in the pool that no open or sold lot holds: what an admin can list."""

@@ -12,7 +12,9 @@ def test_migrations_match_models(app):
     from alembic.migration import MigrationContext
 
     from marketplace.extensions import db
+    from marketplace.models import include_for_dialect
 
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_for_dialect(conn.dialect.name)})
+        diff = compare_metadata(context, db.metadata)
     assert diff == []
