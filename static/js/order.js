@@ -86,6 +86,13 @@
       if (reason) reason.textContent = extra.reason;
     }
 
+    // A receipt once paid; before that, an order summary (and nothing to print).
+    var paid = Boolean(order.paid_at);
+    Array.prototype.forEach.call(root.querySelectorAll("[data-paid-text]"), function (el) {
+      el.textContent = el.getAttribute(paid ? "data-paid-text" : "data-unpaid-text");
+    });
+    if (print) print.hidden = !paid;
+
     var payout = root.querySelector('[data-field="payout"]');
     if (payout) {
       var state = payoutState(order, root.getAttribute("data-payout"));
@@ -94,6 +101,7 @@
     }
   }
 
+  var print = root.querySelector("[data-print]");
   var inFlight = null;
 
   function refresh(extra) {
@@ -128,9 +136,8 @@
     });
   }
 
-  var print = root.querySelector("[data-print]");
   if (print) {
-    print.hidden = false;
+    print.hidden = root.getAttribute("data-paid") !== "true";
     print.addEventListener("click", function () {
       window.print();
     });

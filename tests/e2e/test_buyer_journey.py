@@ -67,6 +67,7 @@ def test_new_buyer_saves_a_card_wins_and_sees_the_receipt(browser, live_server):
     page.wait_for_function("() => document.querySelector('[data-testid=order-page]').dataset.status === 'completed'",
                            timeout=30_000)
     receipt = page.locator("[data-testid=receipt]")
+    assert receipt.locator("[data-testid=receipt-title]").inner_text() == "Receipt"  # redrawn live once paid
     assert "$1,000" in receipt.locator("[data-testid=receipt-amount]").inner_text()
     assert "4242" in receipt.locator("[data-testid=receipt-card]").inner_text()
     assert handle in receipt.inner_text()

@@ -52,6 +52,7 @@ def test_declined_winner_pays_with_another_card(browser, live_server, fake_strip
     page.locator(f"a[href$='/orders/{order_id}']").first.click()
     page.locator("[data-testid=state-action-required]").wait_for(state="visible", timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "e2e-order-payment-needed.png"), full_page=True)
+    assert page.locator("[data-testid=receipt-title]").inner_text() == "Order summary"  # not paid yet
     page.click("[data-testid=state-action-required] [data-testid=pay-now]")
     page.wait_for_url(re.compile(r".*/orders/\d+/pay$"))
     assert "$2,500" in page.locator("[data-testid=pay-amount]").inner_text()

@@ -87,6 +87,7 @@ def test_payment_needed_shows_pay_now_link(app, clock, client, fake_stripe):
     login(client, buyer)
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert f'href="/orders/{order.id}/pay" data-testid="pay-now"' in html
+    assert 'data-testid="receipt-title"' in html and ">Order summary</h2>" in html
     assert 'data-status="action_required"' in html
     assert 'data-step="paid" data-state="current"' in html
 
