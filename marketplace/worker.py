@@ -1,4 +1,5 @@
-"""The worker loop: closes due lots (later: settlement, release sweeps, inquiry answers)."""
+"""The worker loop: closes due lots, settles orders, reconciles with Stripe, sweeps inactive
+accounts and sends the email outbox."""
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ class Worker:
         self._next_sweep = time.monotonic() + min(self.sweep_interval, 60.0)
 
     def run_once(self) -> int:
-        """One pass of every job (closing, then settlement); returns how many lots were closed."""
+        """One pass of every job; returns how many lots were closed."""
         from .services.outbox import send_pending
         from .wiring import closing, settlement
         with self.app.app_context():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -14,8 +13,9 @@ from ..clock import iso
 from ..db import lock_for_update, transaction
 from ..faults import crash_point
 from ..errors import BadRequest, Conflict, NotFound, ServiceError, from_rule
-from ..models import Bid, CardHold, Listing, ListingKind, Notification, ProxyBid, User
+from ..models import Bid, CardHold, Listing, ListingKind, ProxyBid, User
 from .lots import aliases, auction_of, check_may_take_part, lot_view, record_event, store_auction
+from .notices import notify
 
 GENESIS_HASH = "0" * 64
 MAX_KEY_LENGTH = 100
@@ -166,11 +166,8 @@ class BiddingService:
                 record_event(self.session, self.publisher, listing, "lot_extended",
                              {"ends_at": iso(event.ends_at)}, now)
             elif isinstance(event, Outbid):
-                payload = {"lot_id": listing.id, "handle": listing.handle_display,
-                           "amount_cents": event.price_cents}
-                self.session.add(Notification(user_id=event.bidder_id, kind="outbid", listing_id=listing.id,
-                                              payload_json=json.dumps(payload), created_at=now))
-                self.publisher.to_user(event.bidder_id, "outbid", payload)
+                notify(self.session, self.publisher, event.bidder_id, "outbid", now, lot_id=listing.id,
+                       handle=listing.handle_display, amount_cents=event.price_cents)
 
     # ---- reading -------------------------------------------------------------------------
     def history(self, lot_id: int, page: int = 1, per_page: int = 50) -> dict:

@@ -20,6 +20,7 @@ from ..faults import crash_point
 from ..models import CardHold, HoldStatus, Listing, Order, OrderStatus, ProxyBid, User
 from ..payments.gateway import PaymentError
 from ..registry import TransferFailed, transfer_to_buyer
+from .lots import MAX_STRIKES, record_event
 from .notices import notify
 from .payments import record
 
@@ -268,8 +269,6 @@ class SettlementService:
     # ---- second-chance offers: offered → awaiting_payment | declined ------------------------
     def _offer_second_chance(self, lapsed: Order, listing: Listing, now) -> None:
         """Offer the lot to the runner-up at their own highest bid, for 24 hours (once per lot)."""
-        from .lots import MAX_STRIKES
-
         runner = self.session.execute(
             select(ProxyBid).join(User, User.id == ProxyBid.bidder_id)
             .where(ProxyBid.listing_id == listing.id, ProxyBid.bidder_id != lapsed.buyer_id,
@@ -325,16 +324,12 @@ class SettlementService:
 
     def _close_unsold(self, listing: Listing, now) -> None:
         """Nobody will pay for this lot: it closes unsold (its handle can be listed again)."""
-        from .lots import record_event
-
         listing.closed_status, listing.winner_id, listing.final_price_cents = "unsold", None, None
         record_event(self.session, self.publisher, listing, "lot_closed",
                      {"status": "unsold", "winner_alias": None, "amount_cents": None}, now)
 
     def _back_on_sale(self, listing: Listing, now) -> None:
         """A Dutch or buy-now purchase went unpaid: the lot opens again if its time has not run out."""
-        from .lots import record_event
-
         if listing.ends_at is not None and listing.ends_at <= now:
             self._close_unsold(listing, now)
             return
