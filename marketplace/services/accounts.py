@@ -90,8 +90,6 @@ class AccountService:
         """Return the user whose email and password match, or None."""
         if not isinstance(email, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
             return None
-        if "\x00" in email:  # no stored email has one, and PostgreSQL refuses NUL in a query parameter
-            email = ""
         user = self.session.execute(
             select(User).where(User.email == email.strip().lower())
         ).scalar_one_or_none()
