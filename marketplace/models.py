@@ -106,6 +106,10 @@ class User(db.Model):
     strikes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # A seller's Stripe Connect account, for payouts.
     stripe_account_id: Mapped[str | None] = mapped_column(String(64))
+    # The organisation the user acts for (one at most); its standing gates inquiries and
+    # organisations-only lots.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", use_alter=True,
+                                                                   name="fk_users_organisation_id"), index=True)
 
     # Flask-Login's interface.
     is_active = True
@@ -173,6 +177,9 @@ class PlatformAccount(db.Model):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The public profile text its holder writes on the platform; a seller proves they hold the
+    # account by putting an ownership code there (OwnershipClaim).
+    bio: Mapped[str | None] = mapped_column(String(160))
 
 
 class Handle(db.Model):
@@ -256,6 +263,12 @@ class Listing(db.Model):
     hold_buyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The hash of the last entry in the bid history (the chain's head), so a bid need not read it.
+    last_bid_hash: Mapped[str | None] = mapped_column(String(64))
+    # Fixed-price lots: the seller takes offers below the price (Offer).
+    accepts_offers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Not in the catalog: a lot made for one buyer (an accepted inquiry quote).
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -603,3 +616,168 @@ class Backorder(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
+
+
+class OwnershipClaim(db.Model):
+    """A seller's proof that they hold a platform account: a code they put in its bio.
+
+    Open until verified_at (the registry showed the code in the account's bio while the claim was
+    open) or expires_at; once verified, the account is linked to the user (PlatformAccount.user_id).
+    """
+
+    __tablename__ = "ownership_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    handle_id: Mapped[int] = mapped_column(ForeignKey("handles.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    handle: Mapped[Handle] = relationship()
+
+
+class OfferStatus(enum.StrEnum):
+    """Where an offer on a fixed-price lot stands.
+
+    pending: waiting for the other side until expires_at; countered: answered by a counter-offer
+    (a new Offer whose parent_id is this one); accepted: became an order; declined, expired,
+    withdrawn: ended without a sale.
+    """
+
+    PENDING = "pending"
+    COUNTERED = "countered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class Offer(db.Model):
+    """An offer on a fixed-price lot, from the buyer or (a counter) from the seller."""
+
+    __tablename__ = "offers"
+    __table_args__ = (Index("ix_offers_status_expires", "status", "expires_at"),
+                      UniqueConstraint("buyer_id", "idempotency_key", name="uq_offers_buyer_key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # "buyer" or "seller": who made this offer (the other side answers it).
+    made_by: Mapped[str] = mapped_column(String(8))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("offers.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    listing: Mapped[Listing] = relationship()
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """An organisation's Stripe Billing subscription, as Stripe last told us.
+
+    none: never subscribed; incomplete: the first payment is not through; active: paid up;
+    past_due: a renewal failed (paused until paid); canceled: ended.
+    """
+
+    NONE = "none"
+    INCOMPLETE = "incomplete"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+
+
+class Organisation(db.Model):
+    """A company buying handles: verified by an admin, subscribed at $1,000 a month."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", name="fk_organisations_owner_id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Admin verification: verified_at set, or rejected_at with a reason.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", name="fk_organisations_verified_by_id"))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(200))
+    # Stripe Billing.
+    subscription_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    subscription_status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.NONE.value,
+                                                     server_default="none")
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subscription_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def in_good_standing(self, now: datetime) -> bool:
+        """Verified with an active subscription: may send inquiries and buy organisations-only lots."""
+        return (self.verified_at is not None and self.subscription_status == SubscriptionStatus.ACTIVE
+                and (self.current_period_end is None or self.current_period_end > now))
+
+
+class InquiryItemStatus(enum.StrEnum):
+    """The assistant's answer for one handle of an inquiry.
+
+    pending: not answered yet (due by the inquiry's due_at); available: a live lot sells it now;
+    releasable: held by an inactive or bot account, quoted; unavailable: an active owner holds it,
+    or it is protected (an admin may override with a quote).
+    """
+
+    PENDING = "pending"
+    AVAILABLE = "available"
+    RELEASABLE = "releasable"
+    UNAVAILABLE = "unavailable"
+
+
+class Inquiry(db.Model):
+    """An organisation asks whether, and at what price, it can have one or more handles."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (Index("ix_inquiries_open_due", "answered_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # 3 business days after created_at (auctions.calendar), shown from the moment of asking.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Every item answered; the quote's discount is fixed then.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discount_bps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    organisation: Mapped[Organisation] = relationship()
+    items: Mapped[list["InquiryItem"]] = relationship(order_by="InquiryItem.id", back_populates="inquiry")
+
+
+class InquiryItem(db.Model):
+    """One handle of an inquiry: the answer, the quote, and the order once accepted."""
+
+    __tablename__ = "inquiry_items"
+    __table_args__ = (UniqueConstraint("inquiry_id", "handle_name", name="uq_inquiry_items_handle"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id"), index=True)
+    handle_name: Mapped[str] = mapped_column(String(15))
+    handle_display: Mapped[str] = mapped_column(String(15))
+    status: Mapped[str] = mapped_column(String(12), default=InquiryItemStatus.PENDING.value)
+    note: Mapped[str | None] = mapped_column(String(300))
+    # available: the live lot; accepted: the private lot made for the order.
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
+    # releasable: the valuation (list_cents) and the price after the inquiry's bulk discount.
+    list_cents: Mapped[int | None] = mapped_column(BigInteger)
+    price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: the assistant answered; otherwise the admin who answered or overrode.
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="items")
