@@ -52,7 +52,7 @@ class BiddingService:
     def _check_eligible(self, user: User, listing: Listing) -> None:
         """Sellers, accounts linked to them, users outside the lot's audience and suspended
         buyers may not bid."""
-        check_may_take_part(self.session, user, listing)
+        check_may_take_part(self.session, user, listing, self.clock.now())
 
     def _result(self, listing: Listing, proxies: list[ProxyBid], user: User, replayed=False) -> BidResult:
         """Answer for the bidder from the lot's state."""

@@ -13,12 +13,13 @@ from auctions import Auction, DutchLot, FixedPriceLot, LotStatus, Proxy
 from ..clock import iso
 from ..errors import Forbidden
 from ..models import Eligibility, Listing, ListingKind, LotEvent, ProxyBid, User
+from .organisations import standing_problem
 
 # A winner who does not pay gets a strike; at this many, they may no longer bid or buy.
 MAX_STRIKES = 3
 
 
-def check_may_take_part(session, user: User, listing: Listing, verb: str = "bid on") -> None:
+def check_may_take_part(session, user: User, listing: Listing, now: datetime, verb: str = "bid on") -> None:
     """Refuse sellers (and accounts linked to them), buyers outside the lot's audience, and
     buyers suspended for unpaid wins: they may not bid on, or buy, this lot."""
     if user.strikes >= MAX_STRIKES:
@@ -33,7 +34,9 @@ def check_may_take_part(session, user: User, listing: Listing, verb: str = "bid 
     if listing.eligibility == Eligibility.VERIFIED and not user.verified:
         raise Forbidden("not_eligible", "This lot is open to verified buyers only.")
     if listing.eligibility == Eligibility.ORGANISATIONS:
-        raise Forbidden("not_eligible", "This lot is open to verified organisations only.")
+        problem = standing_problem(session, user, now)
+        if problem is not None:
+            raise Forbidden("not_eligible", f"This lot is open to verified organisations only. {problem.message}")
     if listing.eligibility == Eligibility.BACKORDERERS:
         from ..models import Backorder
         if session.execute(select(Backorder.id).where(Backorder.user_id == user.id,

@@ -73,7 +73,7 @@ class PurchaseService:
                 Order.status.not_in([OrderStatus.LAPSED, OrderStatus.REFUNDED, OrderStatus.DECLINED]))).scalar_one_or_none()
             if mine is not None:
                 return mine  # a double click, or a retry: the same order
-            check_may_take_part(self.session, user, listing, "buy")
+            check_may_take_part(self.session, user, listing, now, "buy")
             order = self._start(listing, user, max_price_cents, now)
         self.settlement.step(order.id)
         return self.session.get(Order, order.id)
