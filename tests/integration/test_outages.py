@@ -1,14 +1,21 @@
 """Outages: the database going away and coming back, and Stripe unreachable during settlement.
 
-- PostgreSQL down (a TCP proxy in front of it is cut): pages and the API answer 503 with a clear
-  message, never a 500 and never a half-written bid; when it is back the same app recovers without
-  a restart (pool pre-ping drops the dead connections).
+- PostgreSQL down, two ways: a TCP proxy in front of it is cut (the network goes), and a private
+  PostgreSQL server of the test's own is really stopped and started again (`pg_ctl`): pages and
+  the API answer 503 with a clear message, never a 500 and never a half-written bid; when it is
+  back the same app recovers without a restart (pool pre-ping drops the dead connections).
 - Stripe unreachable while the worker settles: orders wait, nothing is recorded, and they complete
   (charged once) when it answers again.
 """
 from __future__ import annotations
 
+import contextlib
+import glob
+import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 
 import pytest
@@ -101,8 +108,88 @@ class TcpProxy:
             sock.close()
 
 
-@pytest.fixture
-def proxied_app():
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own (initdb in a temporary folder, a free loopback port),
+    so the test can really stop and restart it without touching the shared server."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        self.bin = os.path.dirname(bins[-1]) if bins else None
+        self.port = free_port()
+        self.dir: str | None = None
+
+    def problem(self) -> str | None:
+        """Why a private server cannot run here, or None."""
+        if self.bin is None:
+            return "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/pg_ctl)"
+        if os.geteuid() == 0 and shutil.which("runuser") is None:
+            return "running as root without runuser (PostgreSQL refuses to run as root)"
+        return None
+
+    def _run(self, *args: str) -> None:
+        """Run a PostgreSQL tool as the postgres user (as ourselves when not root)."""
+        command = [os.path.join(self.bin, args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def init(self) -> PrivatePostgres:
+        """Create the cluster (trust authentication, no fsync: a test's scratch server)."""
+        self.dir = tempfile.mkdtemp(prefix="hx-pg-", dir="/tmp")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", self.dir, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        """Start the server and wait until it takes connections."""
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", self.dir, "-o", options, "-l", os.path.join(self.dir, "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        """Stop the server at once (open connections are cut), as a crash-free restart does."""
+        self._run("pg_ctl", "-D", self.dir, "-m", "fast", "-w", "stop")
+
+    def destroy(self) -> None:
+        """Stop the server if it runs and remove its folder."""
+        if self.dir is None:
+            return
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of its default database."""
+        return PG_URL.split("@", 1)[0] + f"@127.0.0.1:{self.port}/postgres"
+
+
+@pytest.fixture(params=["network_cut", "server_restart"])
+def outage_app(request):
+    """An app on PostgreSQL, and (down, up): the database going away and coming back, either as
+    a cut network (a proxy) or as a real server stopped and started again."""
+    if request.param == "network_cut":
+        with _proxied_app() as (app, proxy):
+            yield app, proxy.cut, proxy.start
+        return
+    need("PostgreSQL", postgres_problem())  # the binaries come with the server this test suite uses
+    server = PrivatePostgres()
+    need("a private PostgreSQL server", server.problem())
+    try:
+        server.init().start()
+        app = make_app(server.url, CLOCK=SystemClock())
+        reset_schema(app)
+        yield app, server.stop, server.start
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        server.destroy()
+
+
+@contextlib.contextmanager
+def _proxied_app():
     """An app whose every database connection goes through a proxy the test can cut."""
     need("PostgreSQL", postgres_problem())
     direct = make_app(PG_URL)
@@ -125,8 +212,8 @@ def proxied_app():
             db.engine.dispose()
 
 
-def test_database_down_answers_503_and_the_app_recovers_by_itself(proxied_app):
-    app, proxy = proxied_app
+def test_database_down_answers_503_and_the_app_recovers_by_itself(outage_app):
+    app, down, up = outage_app
     with app.app_context():
         lot = make_auction(start_cents=100_000)
         lot_id = lot.id
@@ -137,7 +224,7 @@ def test_database_down_answers_503_and_the_app_recovers_by_itself(proxied_app):
     token = csrf_token(client)
     assert client.get("/healthz").status_code == 200
 
-    proxy.cut()
+    down()
     health = client.get("/healthz")
     assert health.status_code == 503 and health.get_json()["database"] == "unreachable"
     api = client.get(f"/api/v1/lots/{lot_id}")
@@ -148,7 +235,7 @@ def test_database_down_answers_503_and_the_app_recovers_by_itself(proxied_app):
     page = client.get(f"/lots/{lot_id}")
     assert page.status_code == 503 and "briefly unavailable" in page.get_data(as_text=True), page.get_data(as_text=True)[:3000]
 
-    proxy.start()
+    up()
     assert client.get("/healthz").status_code == 200
     retried = client.post(f"/api/v1/lots/{lot_id}/bids", json={"max_amount_cents": 150_000},
                           headers={"X-CSRFToken": token, "Idempotency-Key": "during-outage"})
