@@ -13,10 +13,10 @@ from tests.factories import PASSWORD, make_auction, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def sign_in(page, base_url: str, email: str) -> None:
+def sign_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base_url}/login")
     page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("[data-testid=login-form] [type=submit]")
     page.wait_for_url(re.compile(r".*/$"))
 
