@@ -51,6 +51,10 @@ def create_app(config: dict | None = None):
     from .notices import bp as notices_bp
     from .webhooks import bp as webhooks_bp
     from .orders import bp as orders_bp
+    from .offers import bp as offers_bp
+    from .sellers import bp as sellers_bp
+    from .inquiries import bp as inquiries_bp
+    from .organisations import bp as organisations_bp
 
     socketio.init_app(
         app,
@@ -73,6 +77,10 @@ def create_app(config: dict | None = None):
     app.register_blueprint(lots_bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(offers_bp)
+    app.register_blueprint(sellers_bp)
+    app.register_blueprint(inquiries_bp)
+    app.register_blueprint(organisations_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API checks CSRF itself, only for cookie-authenticated writes

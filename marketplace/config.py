@@ -14,6 +14,17 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_dates(name: str) -> tuple:
+    """Read a comma-separated list of ISO dates ("2026-12-25,2027-01-01"); a bad one stops the start."""
+    from datetime import date
+
+    text = os.environ.get(name) or ""
+    try:
+        return tuple(sorted({date.fromisoformat(part.strip()) for part in text.split(",") if part.strip()}))
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be dates like 2026-12-25, separated by commas: {exc}") from None
+
+
 def database_url_from_env() -> str:
     """The database URL: DATABASE_URL, or a SQLite file in instance/."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'marketplace.db'}"
@@ -97,6 +108,9 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM") or "Handle Exchange <no-reply@handle-exchange.invalid>"
     # /dev/mailbox shows the outbox; never in production, and by default only without SMTP.
     DEV_MAILBOX = _env_bool("MARKETPLACE_DEV_MAILBOX", MAIL_SMTP_HOST is None and ENV_NAME != "production")
+    # /dev/platform/<handle> stands in for the platform's profile editor (the embedded registry is
+    # our own database), so a seller can put an ownership code in a bio; never in production.
+    DEV_PLATFORM = _env_bool("MARKETPLACE_DEV_PLATFORM", ENV_NAME != "production")
     # The release pipeline (DESIGN.md section 2): an account not active for RELEASE_INACTIVE_DAYS is
     # flagged; its handle is released RELEASE_GRACE_DAYS later unless its owner is active again; a
     # reminder goes out RELEASE_REMINDER_DAYS before release. The worker sweeps every
@@ -109,6 +123,8 @@ class Config:
     # Batches per worker pass, so one pass never holds the loop (closing lots) for long.
     SWEEP_BATCHES_PER_PASS = int(os.environ.get("MARKETPLACE_SWEEP_BATCHES_PER_PASS", "20"))
     BACKORDER_AUCTION_HOURS = 24
+    # Days off for business-day deadlines (an inquiry is answered within 3 business days).
+    HOLIDAYS = _env_dates("MARKETPLACE_HOLIDAYS")
 
 
 def check_production(config: dict) -> None:

@@ -47,6 +47,22 @@ def _save_demo_card(user) -> None:
         log.exception("could not save a demo card for %s", user.email)
 
 
+def _demo_organisation(admin) -> None:
+    """Carol acts for a verified organisation subscribed on the development Stripe server."""
+    from .wiring import organisations
+
+    carol = db.session.execute(select(User).where(User.email == DEMO_USERS[2][0])).scalar_one_or_none()
+    if carol is None or carol.organisation_id or not carol.has_payment_method:
+        return
+    try:
+        org = organisations().create(carol, {"name": "Carol & Co", "website": "https://carol.example"})
+        organisations().verify(admin, org.id)
+        organisations().subscribe(db.session.get(User, carol.id))
+    except Exception:  # noqa: BLE001 - the demo still runs; Carol can subscribe by hand
+        db.session.rollback()
+        log.exception("could not set up the demo organisation")
+
+
 def seed() -> str:
     """Create the demo world once; return what was done."""
     session = db.session
@@ -58,6 +74,7 @@ def seed() -> str:
         if not session.execute(select(User.id).where(User.email == email)).first():
             user = accounts().register(email, DEMO_PASSWORD, name)
             _save_demo_card(user)
+    _demo_organisation(admin)
     registry = DatabaseRegistry(session)
     with transaction():
         names = [h[0] for h in AUCTIONS] + [h[0] for h in FIXED] + [h[0] for h in DUTCH] + WAITING

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .errors import BadRequest
+from .errors import BadRequest, Conflict
 from .extensions import db
 from .models import Handle, PlatformAccount
 
@@ -97,6 +97,29 @@ class DatabaseRegistry:
         self._session.flush()
         return row
 
+    def bio_contains(self, handle_id: int, code: str) -> bool:
+        """Whether the bio of the account holding a handle shows `code` (case ignored)."""
+        row = self._session.get(Handle, handle_id)
+        bio = row.account.bio if row is not None and row.account is not None else None
+        return bool(bio and code and code.casefold() in bio.casefold())
+
+    def set_bio(self, handle_id: int, bio: str) -> None:
+        """Write the bio of the account holding a handle (the platform's profile editor)."""
+        row = self._session.get(Handle, handle_id)
+        if row is None or row.account is None:
+            raise BadRequest("handle_not_held", "No account holds this handle.")
+        row.account.bio = bio[:160] or None
+        self._session.flush()
+
+    def link_account(self, handle_id: int, user_id: int) -> PlatformAccount:
+        """Link the account holding a handle to the marketplace user who proved they hold it."""
+        row = self._session.get(Handle, handle_id)
+        if row is None or row.account is None:
+            raise Conflict("handle_not_held", "No account holds this handle.")
+        row.account.user_id = user_id
+        self._session.flush()
+        return row.account
+
     def add_released(self, handle: str, now: datetime, protected: bool = False) -> Handle:
         """Put a handle straight into the platform's pool (seeding and tests)."""
         name, display = parse_handle(handle)
@@ -110,22 +133,29 @@ class TransferFailed(Exception):
     """The registry could not move a handle (it is no longer the platform's to give)."""
 
 
-def transfer_to_buyer(session, handle_id: int, buyer_id: int, now: datetime, hold_days: int = 30) -> bool:
+def transfer_to_buyer(session, handle_id: int, buyer_id: int, now: datetime, hold_days: int = 30,
+                      seller_id: int | None = None, own_account: bool = False) -> bool:
     """Move a sold handle to the buyer's platform account, in the caller's transaction.
 
-    The buyer's previous handle is held for them for `hold_days` (never dropped into the open
-    pool, where it could be snatched). Returns False when the buyer already holds it (a re-run).
+    A platform lot's handle comes from the pool; a seller's lot's handle comes from the seller's
+    linked account, and TransferFailed says the seller no longer holds it. The buyer's previous
+    handle is held for them for `hold_days` (never dropped into the open pool, where it could be
+    snatched). With `own_account` (an organisation, which runs an account per handle) the handle
+    gets a new account of the buyer's and nothing is swapped out. Returns False when the buyer
+    already holds it (a re-run).
     """
     from datetime import timedelta
 
     handle = session.get(Handle, handle_id)
-    account = session.execute(
+    if handle.account is not None and handle.account.user_id == buyer_id:
+        return False
+    account = None if own_account else session.execute(
         select(PlatformAccount).where(PlatformAccount.user_id == buyer_id).order_by(PlatformAccount.id).limit(1)
     ).scalar_one_or_none()
-    if account is not None and handle.account_id == account.id:
-        return False
-    if handle.account_id is not None:
+    if seller_id is None and handle.account_id is not None:
         raise TransferFailed(f"@{handle.display} belongs to an account again; it cannot be transferred.")
+    if seller_id is not None and (handle.account is None or handle.account.user_id != seller_id):
+        raise TransferFailed(f"The seller no longer holds @{handle.display}; it cannot be transferred.")
     if account is None:
         account = PlatformAccount(user_id=buyer_id, last_active_at=now, created_at=now)
         session.add(account)

@@ -90,7 +90,31 @@ def release():
     return ReleaseService(db.session, clock(), publisher, ReleasePolicy.from_config(current_app.config))
 
 
+def inquiries():
+    """Handle inquiries from organisations, the assistant's answers and accepting quotes."""
+    from .services.inquiries import InquiryService
+    return InquiryService(db.session, clock(), publisher, current_app.config, settlement)
+
+
 def backorders():
     """Backorders of handles not yet released."""
     from .services.backorders import BackorderService
     return BackorderService(db.session, clock())
+
+
+def organisations():
+    """Organisations: creation, admin verification, the Stripe Billing subscription."""
+    from .services.organisations import OrganisationService
+    return OrganisationService(db.session, clock(), gateway(), publisher())
+
+
+def sellers():
+    """Sellers: ownership claims, sellers' lots, sales and payouts."""
+    from .services.sellers import SellerService
+    return SellerService(db.session, clock(), publisher(), listings(), current_app.config["COMMISSION_BPS"])
+
+
+def offers():
+    """Offers on fixed-price lots: buyers', sellers' answers, and their expiry (worker)."""
+    from .services.offers import OfferService
+    return OfferService(db.session, clock(), publisher(), settlement(), current_app.config["COMMISSION_BPS"])

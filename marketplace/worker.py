@@ -28,14 +28,17 @@ class Worker:
     def run_once(self) -> int:
         """One pass of every job; returns how many lots were closed."""
         from .services.outbox import send_pending
-        from .wiring import closing, settlement
+        from .wiring import closing, offers, settlement
         with self.app.app_context():
             try:
                 closed = closing().close_due()
+                offers().expire_due()  # offers past their 48 hours, or on lots no longer for sale
                 if self.app.config.get("STRIPE_API_BASE") or self.app.config.get("STRIPE_SECRET_KEY"):
                     settlement().run_once()
                     self._reconcile()
                 self._sweep()
+                from .wiring import inquiries
+                inquiries().answer_due()  # the inquiry assistant: a bounded batch, oldest first
                 send_pending()  # the email outbox; does nothing without SMTP settings
                 return closed
             finally:
@@ -52,13 +55,15 @@ class Worker:
             log.info("release sweep #%s finished: %s", run.id, {"flagged": run.flagged, "released": run.released})
 
     def _reconcile(self) -> None:
-        """Now and then (it lists intents at Stripe), make card holds agree with Stripe."""
+        """Now and then (it lists intents at Stripe), make card holds and organisations' subscriptions agree with Stripe."""
         if time.monotonic() < self._next_reconcile:
             return
         self._next_reconcile = time.monotonic() + RECONCILE_EVERY_SECONDS
         from .services.reconcile import Reconciler
         from .wiring import clock, gateway
         done = Reconciler(db.session, clock(), gateway()).run_once()
+        from .wiring import organisations
+        done["subscriptions_changed"] = organisations().refresh_due()
         if any(done.values()):
             log.info("reconciled with Stripe: %s", done)
 

@@ -79,3 +79,17 @@ def win_with_failing_card(clock, fake_stripe, card_number="4000000000000341"):
     assert order.status == "action_required" and order.buyer_id == bob.id
     db.session.expire_all()
     return lot, alice, db.session.get(User, bob.id), order
+
+
+def into_sellers_account(listing, seller) -> None:
+    """Make a lot a seller's: its handle waits in an account linked to the seller until the sale
+    settles (as after an ownership claim), and the lot names the seller."""
+    from marketplace.models import Handle, Listing, PlatformAccount
+
+    row = db.session.get(Listing, listing.id)
+    row.seller_id = seller.id
+    account = PlatformAccount(user_id=seller.id, last_active_at=clock().now(), created_at=clock().now())
+    db.session.add(account)
+    db.session.flush()
+    db.session.get(Handle, row.handle_id).account_id = account.id
+    db.session.commit()

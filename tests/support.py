@@ -116,6 +116,13 @@ def empty_tables(app) -> None:
             if db.engine.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
+                # Foreign keys that close a cycle (users.organisation_id) are cleared first, so
+                # deleting in dependency order never trips over them.
+                for table in db.metadata.sorted_tables:
+                    for fk in table.foreign_key_constraints:
+                        if fk.use_alter:
+                            conn.execute(text(f"UPDATE {table.name} SET "
+                                              + ", ".join(f"{c.name} = NULL" for c in fk.columns)))
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
                 conn.execute(text("DELETE FROM sqlite_sequence")) if conn.execute(text(

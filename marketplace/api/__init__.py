@@ -3,4 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import organisations, routes  # noqa: E402,F401
+from . import inquiries  # noqa: E402,F401
+from . import sellers  # noqa: E402,F401
+from . import offers  # noqa: E402,F401

@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 CURRENCY = "usd"
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 WEBHOOK_TOLERANCE_SECONDS = 300
+# The organisations' subscription (DESIGN.md section 6): one product, one monthly plan.
+ORG_PRODUCT_ID = "hx_organisations"
+ORG_PRODUCT_NAME = "Handle Exchange for organisations"
+ORG_PLAN_ID = "hx_organisations_monthly"
+ORG_PRICE_CENTS = 100_000
 
 
 class PaymentError(Exception):
@@ -55,6 +60,18 @@ class Card:
     payment_method_id: str
     brand: str
     last4: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A Stripe Billing subscription as the app needs it (times are Unix seconds)."""
+
+    id: str
+    status: str
+    customer_id: str | None
+    current_period_end: int | None
+    cancel_at_period_end: bool
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -285,6 +302,13 @@ class StripeGateway:
                 {"account": account_id, "type": "account_onboarding",
                  "return_url": return_url, "refresh_url": refresh_url}).url
 
+    def account_status(self, account_id: str) -> dict[str, bool]:
+        """Where a seller's onboarding stands: details submitted, payouts enabled."""
+        with _translated():
+            account = self._v1.accounts.retrieve(account_id).to_dict()
+        return {"details_submitted": bool(account.get("details_submitted")),
+                "payouts_enabled": bool(account.get("payouts_enabled"))}
+
     def transfer(self, amount_cents: int, destination: str, source_charge_id: str,
                  idempotency_key: str, metadata: dict[str, str]) -> str:
         """Pay a seller from the funds of a captured charge; return the transfer id."""
@@ -311,6 +335,107 @@ class StripeGateway:
             return self._v1.transfers.reversals.create(
                 transfer_id, {"amount": amount_cents, "metadata": {"idempotency_key": idempotency_key}},
                 _options(idempotency_key)).id
+
+    # Billing: the organisations' monthly subscription
+
+    def ensure_organisation_plan(self) -> str:
+        """The organisations' plan ($1,000 a month), made once at Stripe; its id.
+
+        localstripe: has no Prices API (nor lookup keys), only the older Plans API, so the
+        product and its plan are found and made under fixed ids. Stripe accepts a plan's id
+        wherever a price's id goes, so the same plan serves both.
+        """
+        plan = self._find(self._v1.plans, ORG_PLAN_ID)
+        if plan is None:
+            if self._find(self._v1.products, ORG_PRODUCT_ID) is None:
+                self._create_once(self._v1.products, ORG_PRODUCT_ID, {
+                    "id": ORG_PRODUCT_ID, "name": ORG_PRODUCT_NAME, "metadata": {"app": "handle_exchange"}})
+            plan = self._create_once(self._v1.plans, ORG_PLAN_ID, {
+                "id": ORG_PLAN_ID, "product": ORG_PRODUCT_ID, "amount": ORG_PRICE_CENTS,
+                "currency": CURRENCY, "interval": "month", "nickname": "Organisations, monthly"})
+        data = plan.to_dict()
+        if (data.get("amount"), data.get("currency"), data.get("interval")) != (ORG_PRICE_CENTS, CURRENCY, "month"):
+            raise PaymentError("invalid_request", f"plan {ORG_PLAN_ID} at Stripe is not "
+                               f"{ORG_PRICE_CENTS} {CURRENCY} a month; fix it at Stripe")
+        return plan.id
+
+    def _find(self, resource, object_id: str):
+        """An object by id, or None when Stripe has no such object."""
+        with _translated():
+            try:
+                return resource.retrieve(object_id)
+            except stripe.InvalidRequestError as exc:
+                if exc.http_status == 404:
+                    return None
+                raise
+
+    def _create_once(self, resource, object_id: str, params: dict):
+        """Create an object under a fixed id; when a concurrent caller made it first, that one."""
+        try:
+            with _translated():
+                return resource.create(params, _options(f"create:{object_id}"))
+        except PaymentError as exc:
+            found = self._find(resource, object_id) if exc.code == "invalid_request" else None
+            if found is None:
+                raise
+            return found
+
+    def create_subscription(self, customer_id: str, payment_method_id: str, plan_id: str,
+                            idempotency_key: str, metadata: dict[str, str]) -> Subscription:
+        """Subscribe a customer to a plan, paid by this card; the first invoice is paid now.
+
+        A first payment that does not go through raises (card_declined, authentication_required)
+        and leaves no subscription behind.
+        """
+        # localstripe ignores idempotency keys: a retry finds the subscription by the key kept in
+        # its metadata (one that ended does not count: a new attempt may follow a failed one).
+        for sub in self.subscriptions_of(customer_id):
+            if sub.metadata.get("idempotency_key") == idempotency_key and sub.status not in (
+                    "canceled", "incomplete_expired"):
+                return sub
+        # The card becomes the customer's default for invoices rather than the subscription's own
+        # (which localstripe refuses anyway): a card saved later then pays the next renewal too.
+        # localstripe: no items[].price; it takes the plan's id as items[].plan.
+        item = {"plan": plan_id} if self.is_dev_server else {"price": plan_id}
+        params = {"customer": customer_id, "items": [item], "payment_behavior": "error_if_incomplete",
+                  "metadata": {**metadata, "idempotency_key": idempotency_key}}
+        with _translated():
+            self._v1.customers.update(
+                customer_id, {"invoice_settings": {"default_payment_method": payment_method_id}},
+                _options(idempotency_key, "default"))
+            sub = _subscription(self._v1.subscriptions.create(params, _options(idempotency_key)))
+        if sub.status == "incomplete":
+            # localstripe: a declined first payment leaves the subscription incomplete even with
+            # error_if_incomplete (Stripe answers 402 and keeps none); end it and refuse the same way.
+            self.cancel_subscription(sub.id, f"{idempotency_key}:abandon", at_period_end=False)
+            raise PaymentError("card_declined", "the first payment of the subscription did not go through")
+        return sub
+
+    def retrieve_subscription(self, subscription_id: str) -> Subscription:
+        """The current state of a subscription."""
+        with _translated():
+            return _subscription(self._v1.subscriptions.retrieve(subscription_id))
+
+    def subscriptions_of(self, customer_id: str) -> list[Subscription]:
+        """Every subscription of a customer, ended ones too."""
+        with _translated():
+            found = self._v1.subscriptions.list({"customer": customer_id, "status": "all", "limit": 100})
+            return [_subscription(s) for s in found.auto_paging_iter()]
+
+    def cancel_subscription(self, subscription_id: str, idempotency_key: str,
+                            at_period_end: bool = True) -> Subscription:
+        """End a subscription when its paid period ends (the default) or now; ending one already ended is not an error."""
+        try:
+            with _translated():
+                if at_period_end:
+                    return _subscription(self._v1.subscriptions.update(
+                        subscription_id, {"cancel_at_period_end": True}, _options(idempotency_key)))
+                return _subscription(self._v1.subscriptions.cancel(subscription_id, None, _options(idempotency_key)))
+        except PaymentError as exc:
+            current = self.retrieve_subscription(subscription_id) if exc.code == "invalid_request" else None
+            if current and current.status in ("canceled", "incomplete_expired"):
+                return current
+            raise
 
     # Webhooks and the development server
 
@@ -378,6 +503,19 @@ def _card(method: dict) -> Card:
     card = method.get("card") or {}
     return Card(payment_method_id=method["id"], brand=card.get("brand", "card"),
                 last4=card.get("last4", ""))
+
+
+def _subscription(sub) -> Subscription:
+    """A Subscription from Stripe's object."""
+    data = sub.to_dict()
+    period_end = data.get("current_period_end")
+    if period_end is None:  # Stripe's newer API versions keep the period on the items
+        items = (data.get("items") or {}).get("data") or []
+        period_end = items[0].get("current_period_end") if items else None
+    return Subscription(id=data["id"], status=data["status"], customer_id=_id(data.get("customer")),
+                        current_period_end=period_end,
+                        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+                        metadata=dict(data.get("metadata") or {}))
 
 
 def _intent(pi) -> Intent:

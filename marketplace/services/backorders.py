@@ -5,7 +5,7 @@ backorderers; with two or more, an auction open only to them starts (Eligibility
 """
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import iso
@@ -13,6 +13,7 @@ from ..db import transaction
 from ..errors import Conflict, NotFound, ServiceError
 from ..models import Backorder, Listing, User
 from ..registry import DatabaseRegistry, parse_handle
+from .listings import holding_lots
 from .release import is_protected_name
 
 
@@ -42,9 +43,7 @@ class BackorderService:
             info = DatabaseRegistry(self.session).lookup(name)
             if info is None:
                 raise NotFound("unknown_handle", f"@{name} is not in the registry.")
-            listed = self.session.execute(select(Listing.id).where(
-                Listing.handle_id == info.id,
-                or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))).first()
+            listed = self.session.execute(holding_lots().where(Listing.handle_id == info.id).limit(1)).first()
             if listed:
                 raise Conflict("handle_listed", f"@{info.display} is already on sale (lot #{listed[0]}); "
                                                 "bid or buy there instead.")

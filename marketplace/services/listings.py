@@ -10,9 +10,9 @@ from auctions import RuleViolation
 from .. import validation as v
 from ..audit import audit
 from ..db import lock_for_update, transaction
-from ..errors import Conflict, NotFound, ServiceError, from_rule
-from ..models import Eligibility, Handle, Listing, ListingKind, ProtectedName, User
-from ..registry import DatabaseRegistry, parse_handle
+from ..errors import Conflict, Forbidden, NotFound, ServiceError, from_rule
+from ..models import Eligibility, Handle, Listing, ListingKind, Order, OrderStatus, ProtectedName, User
+from ..registry import DatabaseRegistry, HandleInfo, parse_handle
 from .lots import aliases, engine_lot, lot_view, proxies_by_listing, record_event
 
 STATUSES = ("scheduled", "live", "ended", "sold", "unsold", "cancelled")
@@ -20,6 +20,18 @@ SORTS = ("ending_soon", "newest", "price_asc", "price_desc")
 DEFAULT_AUCTION_HOURS = 72
 # Lists count at most this many matches (one more tells "more than"); a page then says "10,000+".
 COUNT_CAP = 10_000
+# Orders whose handle has not moved yet: their lot still holds the handle.
+UNSETTLED = (OrderStatus.AWAITING_PAYMENT, OrderStatus.ACTION_REQUIRED, OrderStatus.PAID, OrderStatus.OFFERED)
+
+
+def holding_lots():
+    """Lots that tie up their handle: open, or sold with the handle not moved yet (an unsettled
+    order). Once the handle has moved (or the sale was refunded or ended unsold), it is free again."""
+    orders = select(Order.listing_id)
+    return select(Listing.id).where(or_(
+        Listing.closed_status.is_(None),
+        Listing.id.in_(orders.where(Order.status.in_([s.value for s in UNSETTLED]))),
+        and_(Listing.closed_status == "ended", Listing.id.not_in(orders))))
 
 
 class ListingService:
@@ -79,7 +91,7 @@ class ListingService:
             raise ServiceError("invalid_field", "'kind' must be one of: auction, fixed, dutch.", 400)
         if sort not in SORTS:
             raise ServiceError("invalid_field", f"'sort' must be one of: {', '.join(SORTS)}.", 400)
-        query = select(Listing)
+        query = select(Listing).where(Listing.private.is_(False))  # a lot made for one buyer is not on the market
         if status:
             query = query.where(self.status_filter(status))
         if kind:
@@ -113,8 +125,7 @@ class ListingService:
 
     def released_handles(self, limit: int = 200) -> list[Handle]:
         """Handles in the pool that no open or sold lot holds: what an admin can list."""
-        taken = select(Listing.handle_id).where(
-            or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))
+        taken = holding_lots().with_only_columns(Listing.handle_id)
         now = self.clock.now()
         return list(self.session.execute(
             select(Handle).where(Handle.account_id.is_(None), Handle.held_back_at.is_(None), Handle.id.not_in(taken),
@@ -127,11 +138,22 @@ class ListingService:
         data = v.require_object(data)
         now = self.clock.now()
         name, _ = parse_handle(data.get("handle"))
-        kind = v.choice(data, "kind", [k.value for k in ListingKind], default="auction")
+        fields = self.terms(data, now)
+        fields.update(seller_id=None, created_by_id=admin.id, created_at=now)
+        with transaction(self.publisher):
+            listing = self.build(self.listable(name, fields["eligibility"], now), fields)
+            self.session.add(listing)
+            self.session.flush()
+            audit(self.session, now, admin, "lot.create", f"lot:{listing.id}",
+                  {"handle": listing.handle_name, "kind": listing.kind, "reserve_cents": fields.get("reserve_cents")})
+        return listing
+
+    def terms(self, data: dict, now, kinds=tuple(k.value for k in ListingKind)) -> dict:
+        """A lot's kind, prices and times from the request, checked (the one rule for admins and sellers)."""
+        kind = v.choice(data, "kind", kinds, default="auction")
         eligibility = v.choice(data, "eligibility", [e.value for e in Eligibility], default="registered")
         starts_at = v.timestamp(data, "starts_at", default=now)
-        fields = dict(kind=kind, eligibility=eligibility, starts_at=starts_at, seller_id=None,
-                      created_by_id=admin.id, created_at=now)
+        fields = dict(kind=kind, eligibility=eligibility, starts_at=starts_at)
         if kind == ListingKind.AUCTION:
             start = v.cents(data, "start_price_cents")
             fields.update(
@@ -160,37 +182,41 @@ class ListingService:
                           ends_at=v.timestamp(data, "ends_at"))
         if fields.get("ends_at") is not None and fields["ends_at"] <= max(starts_at, now):
             raise ServiceError("invalid_time", "The end time must be in the future and after the start.", 422)
+        return fields
 
-        with transaction(self.publisher):
-            handle = DatabaseRegistry(self.session).lookup(name)
-            if handle is None:
-                raise NotFound("unknown_handle", f"@{name} is not in the registry.")
+    def listable(self, name: str, eligibility: str, now, seller: User | None = None) -> HandleInfo:
+        """The handle, if it may be listed now: from the pool by an admin, or from the seller's
+        own linked account by a seller; never while another lot holds it."""
+        handle = DatabaseRegistry(self.session).lookup(name)
+        if handle is None:
+            raise NotFound("unknown_handle", f"@{name} is not in the registry.")
+        if seller is None:
             if not handle.released:
                 raise Conflict("handle_not_released", f"@{handle.display} still belongs to an account; "
                                                       "only released handles can be listed.")
             if handle.held_until is not None and handle.held_until > now:
                 raise Conflict("handle_held", f"@{handle.display} is held for its previous owner until "
                                               f"{handle.held_until:%Y-%m-%d}.")
-            protected = handle.protected or handle.held_back or self.session.execute(
-                select(ProtectedName.id).where(ProtectedName.name == handle.name)).first() is not None
-            if protected and eligibility != Eligibility.ORGANISATIONS:
-                raise ServiceError("protected_handle", f"@{handle.display} is protected: it may be offered "
-                                                       "to verified organisations only.", 422)
-            busy = self.session.execute(select(Listing.id).where(
-                Listing.handle_id == handle.id,
-                or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))).first()
-            if busy:
-                raise Conflict("handle_listed", f"@{handle.display} already has a lot (#{busy[0]}).")
-            listing = Listing(handle_id=handle.id, handle_name=handle.name, handle_display=handle.display,
-                              **fields)
-            try:
-                engine_lot(listing)  # the engine checks the lot's own consistency
-            except RuleViolation as exc:
-                raise from_rule(exc) from None
-            self.session.add(listing)
-            self.session.flush()
-            audit(self.session, now, admin, "lot.create", f"lot:{listing.id}",
-                  {"handle": handle.name, "kind": kind, "reserve_cents": fields.get("reserve_cents")})
+        elif handle.released or handle.owner_user_id != seller.id:
+            raise Forbidden("not_your_handle", f"@{handle.display} is not in an account linked to you. "
+                                               "Prove you hold it first (Sell → Link a handle).")
+        protected = handle.protected or handle.held_back or self.session.execute(
+            select(ProtectedName.id).where(ProtectedName.name == handle.name)).first() is not None
+        if protected and (seller is not None or eligibility != Eligibility.ORGANISATIONS):
+            raise ServiceError("protected_handle", f"@{handle.display} is protected: it may be offered "
+                                                   "to verified organisations only, by the platform.", 422)
+        busy = self.session.execute(holding_lots().where(Listing.handle_id == handle.id).limit(1)).first()
+        if busy:
+            raise Conflict("handle_listed", f"@{handle.display} already has a lot (#{busy[0]}).")
+        return handle
+
+    def build(self, handle: HandleInfo, fields: dict) -> Listing:
+        """A new lot for a listable handle, checked by the engine; the caller adds it (or only previews it)."""
+        listing = Listing(handle_id=handle.id, handle_name=handle.name, handle_display=handle.display, **fields)
+        try:
+            engine_lot(listing)  # the engine checks the lot's own consistency
+        except RuleViolation as exc:
+            raise from_rule(exc) from None
         return listing
 
     def update(self, admin: User, lot_id: object, data: object) -> Listing:

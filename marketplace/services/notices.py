@@ -20,17 +20,27 @@ from ..models import EmailMessage, Listing, Notification, User
 # Every kind a notice may have; the browser listens for these to keep the unread badge current.
 KINDS = ("won", "outbid", "payment_taken", "payment_needed", "payment_failed", "order_lapsed",
          "second_chance_offer", "handle_transferred", "refunded", "payout_sent",
-         "release_warning", "release_reminder", "backorder_released")
+         "release_warning", "release_reminder", "backorder_released",
+         "offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired",
+         "inquiry_answered", "organisation_verified", "organisation_rejected")
 # Too chatty for email: an active auction can outbid someone every few seconds.
 NOT_EMAILED = frozenset({"outbid"})
 # Notices link to their order's page when they name one; these are about the bidding, so the lot.
 LOT_KINDS = frozenset({"outbid"})
+# Offer notices lead to the offers page until an accepted one has its order.
+OFFER_KINDS = frozenset({"offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired"})
 
 
 def notice_path(kind: str, payload: dict) -> str | None:
     """Where a notice leads, as a path: the order when it names one, else the lot."""
+    if kind.startswith("organisation_"):
+        return "/organisation"
+    if payload.get("inquiry_id") is not None:
+        return f"/inquiries/{int(payload['inquiry_id'])}"
     if kind not in LOT_KINDS and payload.get("order_id") is not None:
         return f"/orders/{int(payload['order_id'])}"
+    if kind in OFFER_KINDS:
+        return "/offers"
     if payload.get("lot_id") is not None:
         return f"/lots/{int(payload['lot_id'])}"
     return None

@@ -30,13 +30,16 @@ def close_sold(session, publisher, listing: Listing, buyer_id: int, price_cents:
 
 
 def complete_fixed_checkout(session, publisher, order: Order, now) -> None:
-    """A paid fixed-price checkout sells the lot; raises RuleViolation if the hold was lost."""
+    """A paid fixed-price checkout (or accepted offer) sells the lot and ends its other offers;
+    raises RuleViolation if the hold was lost."""
     listing = session.execute(lock_for_update(select(Listing).where(Listing.id == order.listing_id))).scalar_one()
     if listing.closed_status == "ended" and listing.winner_id == order.buyer_id:
         return  # done before a crash
-    outcome = auctions.complete_purchase(fixed_of(listing), order.buyer_id, now)
-    event = next(e for e in outcome.events if isinstance(e, Purchased))
-    close_sold(session, publisher, listing, order.buyer_id, event.price_cents, now)
+    auctions.complete_purchase(fixed_of(listing), order.buyer_id, now)
+    # The order's amount: the price, or a lower one the seller agreed to (an accepted offer).
+    close_sold(session, publisher, listing, order.buyer_id, order.amount_cents, now)
+    from .offers import REASON_SOLD, end_open_offers
+    end_open_offers(session, publisher, listing, now, REASON_SOLD, except_buyer=order.buyer_id)
 
 
 class PurchaseService:

@@ -43,6 +43,7 @@ from ..models import (
     User,
 )
 from ..registry import DatabaseRegistry, parse_handle
+from .listings import holding_lots
 from .notices import notify
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,38 @@ def release_date_text(moment: datetime) -> str:
 def is_protected_name(session, name: str) -> bool:
     """Whether a (case-folded) name is on the protected-names list."""
     return session.execute(select(ProtectedName.id).where(ProtectedName.name == name)).first() is not None
+
+
+def inactive_rule(now: datetime, policy: ReleasePolicy):
+    """The activity policy's one rule, as SQL over platform_accounts: not active (nor kept by an
+    admin) for `inactive_days`. The sweep flags by it; inquiries quote handles held by such accounts."""
+    cutoff = now - timedelta(days=policy.inactive_days)
+    return and_(ACCOUNTS.c.last_active_at <= cutoff, or_(ACCOUNTS.c.kept_at.is_(None), ACCOUNTS.c.kept_at <= cutoff))
+
+
+def may_release(session, account_id: int, now: datetime, policy: ReleasePolicy) -> bool:
+    """Whether an account's handles may leave it now: a bot-held account, or an inactive one."""
+    return session.execute(select(ACCOUNTS.c.id).where(
+        ACCOUNTS.c.id == account_id, or_(ACCOUNTS.c.is_bot.is_(True), inactive_rule(now, policy)))).first() is not None
+
+
+def release_handle(session, handle: Handle, now: datetime, bot: bool = False) -> str:
+    """Take a handle out of its account into the platform's custody, in the caller's transaction.
+
+    Protected names (the handle's flag or the list) are held back for admins. Returns "released"
+    or "held_back". `bot` marks the account bot-held (an admin's finding).
+    """
+    account = session.get(PlatformAccount, handle.account_id)
+    if bot:
+        account.is_bot = True
+    account.released_at = now
+    account.flagged_at = account.flagged_at or now
+    held = handle.protected or is_protected_name(session, handle.name)
+    handle.account_id = None
+    handle.released_at = now
+    handle.held_back_at = now if held else None
+    session.flush()
+    return "held_back" if held else "released"
 
 
 def run_json(run: SweepRun | None) -> dict | None:
@@ -196,13 +229,11 @@ class ReleaseService:
         counts["kept"] = len(kept)
 
         # 2. Newly inactive (an admin's keep counts as activity): flag and warn.
-        cutoff = now - timedelta(days=policy.inactive_days)
         due = now + timedelta(days=policy.grace_days)
         rows = self.session.execute(
             update(ACCOUNTS).where(
                 in_range, ACCOUNTS.c.flagged_at.is_(None), ACCOUNTS.c.released_at.is_(None),
-                ACCOUNTS.c.last_active_at <= cutoff, or_(ACCOUNTS.c.kept_at.is_(None), ACCOUNTS.c.kept_at <= cutoff),
-                exists().where(HANDLES.c.account_id == ACCOUNTS.c.id))
+                inactive_rule(now, policy), exists().where(HANDLES.c.account_id == ACCOUNTS.c.id))
             .values(flagged_at=now, release_due_at=due, reminded_at=None)
             .returning(ACCOUNTS.c.id, ACCOUNTS.c.user_id)).all()
         counts["flagged"] = len(rows)
@@ -346,19 +377,11 @@ class ReleaseService:
             handle = self._handle(raw_handle)
             if handle.account_id is None:
                 raise Conflict("handle_released", f"@{handle.display} is already released.")
-            account = self.session.get(PlatformAccount, handle.account_id)
-            account.is_bot = True
-            account.released_at = now
-            account.flagged_at = account.flagged_at or now
-            held = handle.protected or is_protected_name(self.session, handle.name)
-            handle.account_id = None
-            handle.released_at = now
-            handle.held_back_at = now if held else None
-            self.session.flush()
-            state = "held_back" if held else "released"
+            account_id = handle.account_id
+            state = release_handle(self.session, handle, now, bot=True)
             audit(self.session, now, admin, "release.bot", f"handle:{handle.name}",
-                  {"account_id": account.id, "state": state, "reason": reason})
-            if not held:
+                  {"account_id": account_id, "state": state, "reason": reason})
+            if state == "released":
                 self.after_release([handle.id], now, publisher)
             lot_id = self.session.execute(select(Backorder.listing_id).where(
                 Backorder.handle_name == handle.name, Backorder.listing_id.is_not(None))).scalar()
@@ -472,10 +495,9 @@ class ReleaseService:
         }
 
     def _released_query(self):
-        """Handles in the pool, not held back, that no open or sold lot holds: ready to list."""
+        """Handles in the pool, not held back, that no lot holds (listings.holding_lots): ready to list."""
         now = self.clock.now()
-        taken = select(Listing.handle_id).where(
-            or_(Listing.closed_status.is_(None), Listing.closed_status.in_(("ended", "sold"))))
+        taken = holding_lots().with_only_columns(Listing.handle_id)
         return select(Handle).where(Handle.account_id.is_(None), Handle.held_back_at.is_(None),
                                     Handle.id.not_in(taken), or_(Handle.held_until.is_(None), Handle.held_until <= now))
 

@@ -33,6 +33,10 @@ ACTIVE = (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID, OrderStatus.TRANSFERRE
 WAITING = (OrderStatus.ACTION_REQUIRED, OrderStatus.OFFERED)
 RECHECK = timedelta(minutes=2)
 SECOND_CHANCE_WINDOW = timedelta(hours=24)
+# Orders that are a fixed-price checkout (the lot held for the buyer): buying it, or an accepted offer.
+CHECKOUT_SOURCES = ("fixed", "offer")
+# Orders whose lapse is no broken promise (nothing was won against other bidders): no strike.
+NO_STRIKE_SOURCES = (*CHECKOUT_SOURCES, "inquiry")
 
 
 def open_order(session, listing: Listing, buyer_id: int, amount_cents: int, source: str, now,
@@ -162,7 +166,7 @@ class SettlementService:
                 captured = self.session.get(CardHold, hold.id)
                 captured.status, captured.updated_at = HoldStatus.CAPTURED, now
                 locked.hold_id = hold.id
-            if order.source == "fixed":
+            if order.source in CHECKOUT_SOURCES:
                 self._sell_fixed(locked, now)
             record(self.session, "captured" if locked.hold_id else "charged", order.amount_cents, now,
                    order_id=order.id, user_id=order.buyer_id, stripe_id=intent.id,
@@ -252,12 +256,12 @@ class SettlementService:
             now = self.clock.now()
             locked.status, locked.updated_at = OrderStatus.LAPSED, now
             buyer = self.session.get(User, order.buyer_id)
-            if order.source != "fixed":  # an abandoned checkout is no broken promise; a win is
+            if order.source not in NO_STRIKE_SOURCES:  # an abandoned checkout is no broken promise; a win is
                 buyer.strikes += 1
             record(self.session, "lapsed", 0, now, order_id=order.id, user_id=order.buyer_id)
             notify(self.session, self.publisher, order.buyer_id, "order_lapsed", now, lot_id=order.listing_id,
                    order_id=order.id, strikes=buyer.strikes)
-            if order.source != "fixed":  # a fixed-price checkout's hold simply ends
+            if order.source not in CHECKOUT_SOURCES:  # a fixed-price checkout's hold simply ends
                 listing = self.session.execute(
                     lock_for_update(select(Listing).where(Listing.id == order.listing_id))).scalar_one()
                 if order.source == "auction":
@@ -350,7 +354,9 @@ class SettlementService:
                 now = self.clock.now()
                 if listing.winner_id != order.buyer_id:
                     raise TransferFailed(f"@{listing.handle_display} went to another buyer.")
-                transfer_to_buyer(self.session, listing.handle_id, order.buyer_id, now)
+                buyer = self.session.get(User, order.buyer_id)
+                transfer_to_buyer(self.session, listing.handle_id, order.buyer_id, now,
+                                  seller_id=listing.seller_id, own_account=buyer.organisation_id is not None)
                 crash_point("mid_transfer")  # the registry swap written, not committed
                 locked.status, locked.transferred_at, locked.updated_at = OrderStatus.TRANSFERRED, now, now
                 listing.closed_status = "sold"

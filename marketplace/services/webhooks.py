@@ -25,6 +25,11 @@ INTENT_EVENTS = frozenset({
     "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
     "payment_intent.amount_capturable_updated",
 })
+# Organisations' Billing subscriptions: each names a subscription (or an invoice of one), read again.
+SUBSCRIPTION_EVENTS = frozenset({
+    "customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+    "invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed",
+})
 
 
 class WebhookService:
@@ -42,7 +47,7 @@ class WebhookService:
         if self.session.get(WebhookEvent, event_id) is not None:
             self.session.rollback()
             return "duplicate"
-        if kind not in INTENT_EVENTS and kind != "account.updated":
+        if kind not in INTENT_EVENTS and kind not in SUBSCRIPTION_EVENTS and kind != "account.updated":
             log.debug("webhook %s (%s) does not concern us", event_id, kind)
             self.session.rollback()
             return "ignored"
@@ -81,6 +86,9 @@ class WebhookService:
         if kind == "account.updated":
             log.info("Stripe account %s updated", obj.get("id"))
             return
+        if kind in SUBSCRIPTION_EVENTS:
+            self._refresh_subscription(kind, obj)
+            return
         intent_id = obj.get("id")
         if not isinstance(intent_id, str) or not intent_id.startswith("pi_"):
             raise BadRequest("invalid_event", "A payment_intent event must name a PaymentIntent.")
@@ -98,6 +106,29 @@ class WebhookService:
             sync_hold(self.session, self.clock, hold_id, intent)
         for order_id in order_ids:
             self._advance(order_id)
+
+    def _refresh_subscription(self, kind: str, obj: dict) -> None:
+        """Read the subscription the event names again and apply it to its organisation."""
+        from .organisations import OrganisationService
+
+        if kind.startswith("invoice."):
+            # Older API versions name the subscription on the invoice, newer ones under `parent`.
+            parent = (obj.get("parent") or {}).get("subscription_details") or {}
+            sub_id = obj.get("subscription") or parent.get("subscription")
+            if isinstance(sub_id, dict):
+                sub_id = sub_id.get("id")
+            if sub_id is None:
+                return  # an invoice of no subscription: not ours to follow
+        else:
+            sub_id = obj.get("id")
+        if not isinstance(sub_id, str) or not sub_id.startswith("sub_") or len(sub_id) > 64:
+            raise BadRequest("invalid_event", "A subscription event must name a subscription.")
+        try:
+            OrganisationService(self.session, self.clock, self.gateway, None).refresh_subscription(sub_id)
+        except PaymentError as exc:
+            if exc.code != "invalid_request":
+                raise
+            log.info("webhook names subscription %s, which Stripe does not know", sub_id)
 
     def _in_grace(self, hold) -> bool:
         """A young pending hold belongs to a bid still being placed; reconciliation takes it after the grace."""

@@ -62,6 +62,13 @@ def check_pages(browser, base_url: str, paths: dict[str, str], login: tuple[str,
                 # Nothing wider than a phone: no sideways scrolling of the whole page.
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 1, f"{name} scrolls sideways on a phone by {overflow}px"
+        if login:
+            # The account menu opens from the keyboard and shows its links and the sign-out button.
+            page.focus("[data-testid=account-menu] > summary")
+            page.keyboard.press("Enter")
+            page.locator("[data-testid=sign-out]").wait_for(state="visible")
+            assert page.locator("[data-testid=nav-card]").is_visible()
+            page.screenshot(path=str(SCREENS / f"account-menu-{login[0].split('@')[0]}-{size}.png"))
         context.close()
     return found
 

@@ -17,7 +17,7 @@ import pytest
 
 from marketplace.clock import SystemClock
 from marketplace.faults import POINTS
-from tests.factories import make_user, released_handle
+from tests.factories import into_sellers_account, make_user, released_handle
 from tests.procs import ServerProcess
 from tests.support import (
     FAKE_STRIPE_PUBLISHABLE_KEY,
@@ -59,7 +59,7 @@ def world(fake_stripe, gateway):
 def sell_one_lot(app, gateway, lapsed_hold: bool) -> dict:
     """A seller's lot ending in two seconds, with one bidder whose card is authorised."""
     from marketplace.extensions import db
-    from marketplace.models import CardHold, Listing, User
+    from marketplace.models import CardHold, User
     from marketplace.wiring import bidding, listings
 
     with app.app_context():
@@ -72,8 +72,7 @@ def sell_one_lot(app, gateway, lapsed_hold: bool) -> dict:
         lot = listings().create(admin, {"handle": released_handle().display, "kind": "auction",
                                         "start_price_cents": PRICE, "soft_close_seconds": 0,
                                         "ends_at": (now + timedelta(seconds=2)).isoformat()})
-        db.session.get(Listing, lot.id).seller_id = seller.id
-        db.session.commit()
+        into_sellers_account(lot, seller)
         bidding().place(buyer, lot.id, 2 * PRICE, "crash-test")
         if lapsed_hold:  # the hold is gone: settlement charges the saved card instead
             for hold in db.session.query(CardHold).filter_by(user_id=buyer.id):

@@ -73,7 +73,11 @@ def test_notify_writes_notice_email_and_live_push_in_one_transaction(app):
                           f"user:{alice.id}")]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+# Notices about an organisation's account, not about a handle.
+ORGANISATION_KINDS = [k for k in KINDS if k.startswith("organisation_")]
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ORGANISATION_KINDS])
 def test_each_kind_renders_subject_and_body_with_dollars_and_absolute_link(app, kind):
     from marketplace.services.notices import render_email
 
@@ -91,6 +95,17 @@ def test_each_kind_renders_subject_and_body_with_dollars_and_absolute_link(app, 
     assert "\n\n\n" not in body and "{{" not in body and "&#" not in body
     if kind in ("payment_needed", "second_chance_offer"):
         assert "3 Jun 2026, 12:00 UTC" in body
+
+
+@pytest.mark.parametrize("kind", ORGANISATION_KINDS)
+def test_organisation_notices_name_it_and_link_its_page(app, kind):
+    from marketplace.services.notices import render_email
+
+    subject, body = render_email(kind, {"organisation": "Acme Corp", "reason": "No such company."},
+                                 make_user(name="Alice"))
+    assert subject and "\n" not in subject and "{{" not in subject
+    assert body.startswith("Hello Alice,") and "Acme Corp" in body and f"{PUBLIC_URL}/organisation" in body
+    assert "\n\n\n" not in body and "{{" not in body and "&#" not in body
 
 
 def test_a_kind_without_its_own_template_gets_a_plain_email(app):

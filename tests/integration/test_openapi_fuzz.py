@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from marketplace.extensions import db
-from marketplace.models import ApiToken, Backorder, Bid, Listing, Order, ProxyBid, User
-from marketplace.wiring import listings, purchases
+from marketplace.models import ApiToken, Backorder, Bid, Listing, Offer, Order, ProxyBid, User
+from marketplace.wiring import listings, offers, purchases
 from tests import support
 from tests.factories import make_auction, make_user, released_handle
 from tests.integration.test_api import token_for
@@ -58,8 +58,14 @@ def world(app, client) -> dict:
     dutch = listings().create(admin, {"handle": released_handle().display, "kind": "dutch",
                                       "start_price_cents": 900_000, "floor_price_cents": 100_000})
     order = purchases().buy(buyer, fixed.id)
+    # A lot the buyer sells, taking offers, with another buyer's open offer for the buyer to answer.
+    offered = listings().create(admin, {"handle": released_handle().display, "kind": "fixed",
+                                        "price_cents": 800_000})
+    offered.seller_id, offered.accepts_offers = buyer.id, True
+    db.session.commit()
+    offer, _ = offers().make(make_user(card="pm_card_visa"), offered.id, 600_000)
     released_handle()  # one more handle in the pool, for admins to list
-    return {"lot_id": [auction.id, fixed.id, dutch.id], "order_id": [order.id],
+    return {"lot_id": [auction.id, fixed.id, dutch.id], "order_id": [order.id], "offer_id": [offer.id],
             "buyer": token_for(client, buyer), "admin": token_for(client, admin)}
 
 
@@ -67,11 +73,12 @@ def snapshot() -> tuple:
     """Row counts that a write could change, and the state of every lot and order."""
     db.session.rollback()
     counts = tuple(db.session.query(model).count()
-                   for model in (User, ApiToken, Listing, Bid, ProxyBid, Order, Backorder))
+                   for model in (User, ApiToken, Listing, Bid, ProxyBid, Order, Backorder, Offer))
     lots = db.session.query(Listing.id, Listing.current_price_cents, Listing.bid_count, Listing.seq,
                             Listing.reserve_cents, Listing.buy_now_price_cents, Listing.ends_at,
                             Listing.closed_status, Listing.hold_buyer_id).order_by(Listing.id).all()
     orders = db.session.query(Order.id, Order.status, Order.amount_cents).order_by(Order.id).all()
+    orders += db.session.query(Offer.id, Offer.status, Offer.amount_cents).order_by(Offer.id).all()
     db.session.rollback()
     return counts, lots, orders
 
@@ -90,7 +97,7 @@ def who(case) -> str | None:
 @schema.given(pick=st.integers(min_value=0, max_value=5))
 @FUZZ
 def test_api_answers_as_described_and_refusals_change_nothing(app, client, world, case, pick):
-    for name in ("lot_id", "order_id"):
+    for name in ("lot_id", "order_id", "offer_id"):
         if case.path_parameters and name in case.path_parameters and pick < 3:
             ids = world[name]
             case.path_parameters[name] = ids[pick % len(ids)]

@@ -5,7 +5,7 @@ import pytest
 from marketplace.extensions import db
 from marketplace.models import Listing, Order, User
 from marketplace.wiring import bidding, closing, settlement
-from tests.factories import login, make_auction, make_user, win_with_failing_card
+from tests.factories import into_sellers_account, login, make_auction, make_user, win_with_failing_card
 from tests.support import fake_stripe_card
 
 
@@ -30,8 +30,7 @@ def won_order(clock, buyer, max_cents=300_000, seller=None, handle=None, runs=3)
     """Buyer wins a fresh auction (start $1,000) at $1,000; settlement runs `runs` times."""
     lot = make_auction(start_cents=100_000, minutes=30, **({"handle": handle} if handle else {}))
     if seller is not None:
-        db.session.get(Listing, lot.id).seller_id = seller.id
-        db.session.commit()
+        into_sellers_account(lot, seller)
     bidding().place(buyer, lot.id, max_cents, f"bid:{lot.id}:{buyer.id}")
     clock.set(db.session.get(Listing, lot.id).ends_at)
     closing().close_due()

@@ -10,7 +10,7 @@ from marketplace.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.models import CardHold, Handle, Listing, Order, PaymentRecord, User
 from marketplace.wiring import bidding, closing, settlement
-from tests.factories import make_auction, make_user
+from tests.factories import into_sellers_account, make_auction, make_user
 from tests.support import fake_stripe_call, fake_stripe_card
 
 
@@ -153,12 +153,13 @@ def test_seller_is_paid_the_price_less_commission(app, clock, gateway):
     seller_row = db.session.get(User, seller.id)
     seller_row.stripe_account_id = account
     lot = make_auction(start_cents=1_000_000, minutes=30)
-    db.session.get(Listing, lot.id).seller_id = seller.id
-    db.session.commit()
+    into_sellers_account(lot, seller)
+    listing = db.session.get(Listing, lot.id)
     buyer = make_user(card="pm_card_visa")
     bidding().place(buyer, lot.id, 1_234_567, "x")
     order = settle(clock, lot)
     assert order.status == "completed"
+    assert db.session.get(Handle, listing.handle_id).account.user_id == buyer.id
     assert order.commission_cents == 100_000 and order.seller_receives_cents == 900_000
     transfers = gateway.list_transfers(destination=account)
     assert [(t["amount_cents"], t["source_transaction"]) for t in transfers] == [(900_000, order.charge_id)]
