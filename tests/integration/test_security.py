@@ -22,7 +22,7 @@ STRIPE_BASE = "http://127.0.0.1:8420"
 def app_config():
     """Rate limits on, small enough to reach in a test; a development Stripe base for the CSP."""
     return {"RATELIMIT_ENABLED": True, "RATELIMIT_SIGNIN": "3/minute", "RATELIMIT_REGISTER": "2/minute",
-            "RATELIMIT_BID": "3/minute", "STRIPE_API_BASE": STRIPE_BASE, "STRIPE_SECRET_KEY": "sk_test_unused",
+            "RATELIMIT_BID": "3/minute", "RATELIMIT_INQUIRY": "2/minute", "STRIPE_API_BASE": STRIPE_BASE, "STRIPE_SECRET_KEY": "sk_test_unused",
             "STRIPE_PUBLISHABLE_KEY": "pk_test_unused"}
 
 
@@ -166,6 +166,33 @@ def test_bids_share_one_limit_across_api_form_and_socket(client, app):
     login(other, make_user())
     assert other.post(f"/api/v1/lots/{lot.id}/bids", json={"max_amount_cents": 200_000},
                       headers={"X-CSRFToken": csrf_token(other)}).status_code == 201
+
+
+def test_inquiries_share_one_limit_across_api_and_form(client, app):
+    from datetime import timedelta
+
+    from marketplace.extensions import db
+    from marketplace.models import Inquiry, Organisation, SubscriptionStatus, User
+    from marketplace.wiring import clock
+
+    user = make_user()
+    now = clock().now()
+    org = Organisation(name="Acme", owner_id=user.id, created_at=now, verified_at=now,
+                       subscription_status=SubscriptionStatus.ACTIVE, current_period_end=now + timedelta(days=30))
+    db.session.add(org)
+    db.session.flush()
+    db.session.get(User, user.id).organisation_id = org.id
+    db.session.commit()
+    login(client, user)
+    csrf = {"X-CSRFToken": csrf_token(client)}
+    for name in ("first", "second"):
+        made = client.post("/api/v1/inquiries", json={"handles": name, "reason": "Launch."}, headers=csrf)
+        assert made.status_code == 201, made.get_json()
+    assert_rate_limited_json(client.post("/api/v1/inquiries", json={"handles": "third", "reason": "Launch."},
+                                         headers=csrf))
+    page = client.post("/inquiries/new", data={"handles": "fourth", "reason": "Launch."})
+    assert page.status_code == 429 and page.headers["Retry-After"]
+    assert db.session.query(Inquiry).count() == 2
 
 
 def test_socket_bids_are_limited_like_http_bids(client, app):
