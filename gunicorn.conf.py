@@ -27,9 +27,11 @@ if os.environ.get("GUNICORN_CONTROL_SOCKET"):
 else:
     control_socket_disable = True
 
-# A small database pool per process (see marketplace/config.py); overridable per deployment.
-os.environ.setdefault("DATABASE_POOL_SIZE", "4")
-os.environ.setdefault("DATABASE_MAX_OVERFLOW", "4")
+# A small database pool per process (see marketplace/config.py); overridable per deployment. A
+# worker is one core: more connections add no throughput, only more transactions queued on a hot
+# row's lock (hot lot, benchmarks/README.md: 3 + 0 gave ~66 accepted bids/s, 4 + 4 ~47, 8 + 8 36).
+os.environ.setdefault("DATABASE_POOL_SIZE", "3")
+os.environ.setdefault("DATABASE_MAX_OVERFLOW", "0")
 
 
 def post_fork(server, worker):
