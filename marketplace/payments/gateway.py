@@ -137,11 +137,12 @@ class StripeGateway:
                 _options(idempotency_key))
         return setup.id, setup.client_secret
 
-    def card_from_setup_intent(self, setup_intent_id: str) -> Card | None:
-        """The card a confirmed SetupIntent saved, or None while it is not confirmed."""
+    def card_from_setup_intent(self, setup_intent_id: str, customer_id: str) -> Card | None:
+        """The card a confirmed SetupIntent of this customer saved, or None while it is not
+        confirmed or when it is another customer's."""
         with _translated():
             setup = self._v1.setup_intents.retrieve(setup_intent_id)
-            if setup.status != "succeeded" or not setup.payment_method:
+            if _id(setup.customer) != customer_id or setup.status != "succeeded" or not setup.payment_method:
                 return None
             return _card(self._v1.payment_methods.retrieve(_id(setup.payment_method)).to_dict())
 

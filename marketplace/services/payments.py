@@ -83,10 +83,10 @@ class CardService:
         """Remember the card a SetupIntent confirmed in the browser."""
         if not isinstance(setup_intent_id, str) or not setup_intent_id.startswith("seti_"):
             raise BadRequest("invalid_setup_intent", "That card setup could not be found; please try again.")
-        card = self.gateway.card_from_setup_intent(setup_intent_id)
-        if card is None:
-            raise ServiceError("card_not_confirmed", "The card was not confirmed; please enter it again.", 409)
         customer = self._customer(user)
+        card = self.gateway.card_from_setup_intent(setup_intent_id, customer)
+        if card is None:  # not confirmed yet, or another user's setup: nothing is saved
+            raise ServiceError("card_not_confirmed", "The card was not confirmed; please enter it again.", 409)
         return self._save(user, self.gateway.attach_card(customer, card.payment_method_id,
                                                          f"attach:{user.id}:{card.payment_method_id}"))
 

@@ -65,7 +65,7 @@ def test_a_card_declined_when_attached_is_refused(gateway, customer):
 def test_setup_intent_gives_a_client_secret_and_the_confirmed_card(gateway, fake_stripe, customer):
     setup_id, client_secret = gateway.create_setup_intent(customer, "setup-1")
     assert setup_id.startswith("seti_") and client_secret.startswith(setup_id + "_secret_")
-    assert gateway.card_from_setup_intent(setup_id) is None
+    assert gateway.card_from_setup_intent(setup_id, customer) is None
 
     # What confirmCardSetup does in the page, with the publishable key.
     status, _ = fake_stripe_call(fake_stripe, "POST", f"/v1/setup_intents/{setup_id}/confirm",
@@ -73,8 +73,10 @@ def test_setup_intent_gives_a_client_secret_and_the_confirmed_card(gateway, fake
                                  key=FAKE_STRIPE_PUBLISHABLE_KEY)
     assert status == 200
 
-    card = gateway.card_from_setup_intent(setup_id)
+    card = gateway.card_from_setup_intent(setup_id, customer)
     assert (card.brand, card.last4) == ("visa", "4242")
+    # Another customer cannot take this setup's card.
+    assert gateway.card_from_setup_intent(setup_id, gateway.create_customer("m@example.com", "M", "cust-m")) is None
     assert gateway.attach_card(customer, card.payment_method_id, "attach-1") == card
 
 
