@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
 from auctions import format_usd
@@ -19,7 +20,7 @@ from ..models import EmailMessage, Listing, Notification, User
 
 # Every kind a notice may have; the browser listens for these to keep the unread badge current.
 KINDS = ("won", "outbid", "payment_taken", "payment_needed", "payment_failed", "order_lapsed",
-         "second_chance_offer", "handle_transferred", "refunded", "payout_sent",
+         "second_chance_offer", "handle_transferred", "refunded", "lot_sold", "payout_sent",
          "release_warning", "release_reminder", "backorder_released",
          "offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired",
          "inquiry_answered", "organisation_verified", "organisation_rejected")
@@ -88,7 +89,10 @@ def render_email(kind: str, payload: dict, user: User | None = None) -> tuple[st
     )
     # A kind without its own template still tells the user something rather than failing the use case.
     template = current_app.jinja_env.select_template([f"email/{kind}.txt", "email/_notice.txt"])
-    text = template.render(context)
+    # Users have no stored language yet, so every email is English, whatever language the request
+    # that caused it (another bidder's, say) was in.
+    with force_locale("en"):
+        text = template.render(context)
     first, _, rest = text.partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"email/{kind}.txt must start with a 'Subject:' line")

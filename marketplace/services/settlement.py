@@ -173,6 +173,10 @@ class SettlementService:
                    idempotency_key=f"order:{order.id}:{'capture' if locked.hold_id else 'charge'}")
             notify(self.session, self.publisher, order.buyer_id, "payment_taken", now, lot_id=order.listing_id,
                    order_id=order.id, amount_cents=order.amount_cents)
+            if order.seller_id is not None:  # the seller hears of the sale once the money is in
+                notify(self.session, self.publisher, order.seller_id, "lot_sold", now, lot_id=order.listing_id,
+                       order_id=order.id, amount_cents=order.amount_cents,
+                       receives_cents=order.seller_receives_cents)
         return True
 
     def _sell_fixed(self, order: Order, now) -> None:

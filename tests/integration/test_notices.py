@@ -19,7 +19,7 @@ from tests.procs import free_port
 PUBLIC_URL = "https://hx.example"
 AMOUNT_CENTS = 123_450  # "$1,234.50" in mail, "$1,234.50" on pages
 WITH_AMOUNT = {"won", "outbid", "payment_taken", "payment_needed", "payment_failed", "second_chance_offer",
-               "refunded", "payout_sent"}
+               "refunded", "lot_sold", "payout_sent"}
 
 
 @pytest.fixture

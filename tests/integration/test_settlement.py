@@ -8,7 +8,7 @@ import pytest
 
 from marketplace.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.models import CardHold, Handle, Listing, Order, PaymentRecord, User
+from marketplace.models import CardHold, Handle, Listing, Notification, Order, PaymentRecord, User
 from marketplace.wiring import bidding, closing, settlement
 from tests.factories import into_sellers_account, make_auction, make_user
 from tests.support import fake_stripe_call, fake_stripe_card
@@ -165,6 +165,9 @@ def test_seller_is_paid_the_price_less_commission(app, clock, gateway):
     assert [(t["amount_cents"], t["source_transaction"]) for t in transfers] == [(900_000, order.charge_id)]
     settlement().run_once()
     assert len(gateway.list_transfers(destination=account)) == 1
+    # The seller heard of the sale when the money came in, then of the payout.
+    kinds = [n.kind for n in db.session.query(Notification).filter_by(user_id=seller.id).order_by(Notification.id)]
+    assert kinds == ["lot_sold", "payout_sent"]
 
 
 def test_capture_done_before_a_crash_is_adopted_not_repeated(app, clock, gateway):
