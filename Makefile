@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 VENDOR := static/vendor/.installed
 
-.PHONY: run test setup browser serve-worker serve-prod bench clean lock audit
+.PHONY: run test setup browser serve-worker serve-prod bench clean lock audit translations
 
 run: setup
 	$(BIN)/flask --app wsgi db upgrade
@@ -14,7 +14,22 @@ run: setup
 test: setup browser audit
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(INSTALLED) $(VENDOR)
+# Translations: the .po catalogs are committed; the compiled .mo files are built here (never committed).
+PO_FILES := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+setup: $(INSTALLED) $(VENDOR) $(MO_FILES)
+
+# Recompiled whenever its .po is newer (pybabel compile -d marketplace/translations, one catalog at a time).
+%.mo: %.po $(INSTALLED)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# For developers after changing user-facing text: re-extract the strings (babel.cfg) and merge them
+# into every catalog; tests/integration/test_i18n.py fails until each new string is translated.
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i marketplace/translations/messages.pot -d marketplace/translations
+	$(MAKE) setup
 
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +41,7 @@ $(VENDOR): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css static/vendor/
 	touch $@
 
 # Supply chain: pip-audit on the pinned tree (fails on a known vulnerability; where no vulnerability
@@ -64,3 +80,4 @@ lock:
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+	find marketplace/translations -name '*.mo' -delete

@@ -39,7 +39,8 @@ def create_app(config: dict | None = None):
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
-    babel.init_app(app)
+    from .i18n import select_locale
+    babel.init_app(app, locale_selector=select_locale)
     # Blueprints (and their Socket.IO handlers) are imported before socketio.init_app: handlers
     # declared before the first init_app are kept and bound to every app's server (tests build many).
     from . import auth, web
@@ -88,6 +89,8 @@ def create_app(config: dict | None = None):
     csrf.exempt(webhooks_bp)  # Stripe signs its deliveries; there is no session to forge
     auth.setup_login(login_manager)
     web.setup(app)
+    from . import i18n
+    i18n.setup(app)
     from . import security
     security.setup(app)  # headers, Secure cookies in production, rate limits
 

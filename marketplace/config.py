@@ -86,7 +86,7 @@ class Config:
     SIGNIN_FAILURE_WINDOW_SECONDS = 3600
     WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "en"
-    LANGUAGES = ["en"]
+    LANGUAGES = ["en", "fr", "ar"]
     ENV_NAME = os.environ.get("MARKETPLACE_ENV", "development")
     DEFAULT_FIXED_PRICE_CENTS = 50_000_00
     # Lot lists count at most this many matches; beyond it they say "10,000+" (total_capped).

@@ -235,6 +235,8 @@ class Listing(db.Model):
         Index("ix_listings_ending", "ends_at", "id"),
         Index("ix_listings_newest", "created_at", "id"),
         Index("ix_listings_price", "current_price_cents", "id"),
+        # The home page's recent sales: sold lots, newest sale first.
+        Index("ix_listings_closed", "closed_status", "closed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -616,6 +618,18 @@ class Backorder(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
+
+
+class Watch(db.Model):
+    """A user keeps an eye on a lot: it is on their watchlist (one row per user and lot)."""
+
+    __tablename__ = "watches"
+    __table_args__ = (UniqueConstraint("user_id", "listing_id", name="uq_watches_user_listing"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OwnershipClaim(db.Model):

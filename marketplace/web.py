@@ -1,7 +1,8 @@
-"""App-wide page plumbing: the money filter, error pages, health check."""
+"""App-wide page plumbing: error pages, health check (money and dates are formatted in i18n.py)."""
 from __future__ import annotations
 
 from flask import g, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -9,15 +10,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .clock import iso
 from .extensions import db
-
-
-def usd(cents: int | None) -> str:
-    """Format whole cents as dollars: 5000000 → "$50,000" (cents shown only when present)."""
-    if cents is None:
-        return "—"
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}${dollars:,}" + (f".{rest:02d}" if rest else "")
+from .i18n import usd  # noqa: F401 - the money filter (registered by i18n.setup); views import it from here
 
 
 def _wants_json() -> bool:
@@ -56,10 +49,10 @@ def setup(app) -> None:
         if any("\x00" in v for v in fields) or (request.is_json and _has_nul(request.get_json(silent=True))):
             if _wants_json():
                 return jsonify({"error": {"code": "invalid_text", "message": NUL_MESSAGE}}), 400
-            return render_template("errors/error.html", code=400, message=NUL_MESSAGE, plain=True), 400
+            return render_template("errors/error.html", code=400, plain=True,
+                                   message=_("Text may not contain NUL (\\u0000) characters.")), 400
         return None
 
-    app.add_template_filter(usd, "usd")
     app.add_template_filter(iso, "iso")
     app.jinja_env.globals["csrf_token"] = generate_csrf
 
@@ -81,7 +74,7 @@ def setup(app) -> None:
         if _wants_json():
             return jsonify({"error": {"code": "csrf_failed", "message": "The CSRF token is missing or wrong."}}), 400
         return render_template("errors/error.html", code=400,
-                               message="Your form expired or came from another site. Go back, reload, and try again."), 400
+                               message=_("Your form expired or came from another site. Go back, reload, and try again.")), 400
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -96,6 +89,7 @@ def setup(app) -> None:
         message = "The marketplace is briefly unavailable; nothing was changed. Try again in a moment."
         if _wants_json():
             return jsonify({"error": {"code": "unavailable", "message": message}}), 503
+        message = _("The marketplace is briefly unavailable; nothing was changed. Try again in a moment.")
         # The page must not ask the database who is signed in (it is the thing that is down):
         # Flask-Login's template context would load the user, so the request is anonymous now.
         g._login_user = app.login_manager.anonymous_user()
@@ -107,4 +101,5 @@ def setup(app) -> None:
         message = "Something went wrong on our side; nothing was changed. Try again."
         if _wants_json():
             return jsonify({"error": {"code": "server_error", "message": message}}), 500
-        return render_template("errors/error.html", code=500, message=message), 500
+        return render_template("errors/error.html", code=500,
+                               message=_("Something went wrong on our side; nothing was changed. Try again.")), 500

@@ -118,3 +118,9 @@ def offers():
     """Offers on fixed-price lots: buyers', sellers' answers, and their expiry (worker)."""
     from .services.offers import OfferService
     return OfferService(db.session, clock(), publisher(), settlement(), current_app.config["COMMISSION_BPS"])
+
+
+def watchlist():
+    """Watchlists: the lots each user watches."""
+    from .services.watchlist import WatchlistService
+    return WatchlistService(db.session, clock(), listings())

@@ -173,3 +173,20 @@ def cancel_backorder(backorder_id: int):
     else:
         flash(_("Backorder cancelled."), "success")
     return redirect(url_for("account.my_backorders"))
+
+
+# ---- watchlist (issue 6) ----------------------------------------------------------------------
+@bp.get("/account/watchlist")
+@login_required
+def watchlist():
+    """The lots I watch, with their live prices and countdowns."""
+    from ..validation import page_args
+    from ..wiring import watchlist as watchlist_service
+
+    try:
+        page, per_page = page_args({"page": request.args.get("page", 1), "per_page": 48})
+    except ServiceError as exc:
+        return render_template("errors/error.html", code=400, message=exc.message), 400
+    result = watchlist_service().mine(current_user, page=page, per_page=per_page)
+    return render_template("account/watchlist.html", result=result,
+                           watched_ids={item["lot"]["id"] for item in result["items"]})

@@ -309,6 +309,34 @@ def cancel_backorder(backorder_id: int):
     return "", 204
 
 
+@bp.get("/me/watchlist")
+@signed_in
+def my_watchlist():
+    """The lots I watch, most recently watched first, each with its live state."""
+    from ..wiring import watchlist
+    page, per_page = page_args(request.args)
+    return jsonify(watchlist().mine(current_user, page, per_page))
+
+
+@bp.put("/lots/<int:lot_id>/watch")
+@signed_in
+def watch_lot(lot_id: int):
+    """Watch a lot: 201 when it is new on my watchlist, 200 when it already was."""
+    from ..clock import iso
+    from ..wiring import watchlist
+    watch, created = watchlist().watch(current_user, lot_id)
+    return jsonify({"lot_id": lot_id, "watching": True, "watched_at": iso(watch.created_at)}), 201 if created else 200
+
+
+@bp.delete("/lots/<int:lot_id>/watch")
+@signed_in
+def unwatch_lot(lot_id: int):
+    """Stop watching a lot (204 whether or not it was watched)."""
+    from ..wiring import watchlist
+    watchlist().unwatch(current_user, lot_id)
+    return "", 204
+
+
 @functools.cache
 def _openapi_document(path: str) -> dict:
     """docs/openapi.yaml, read once per process."""

@@ -16,7 +16,7 @@ def _safe_next(target: str | None) -> str:
     """Only follow a relative `next` so sign-in cannot redirect off-site."""
     if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
         return target
-    return url_for("lots.index")
+    return url_for("lots.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
-        return redirect(url_for("lots.index"))
+        return redirect(url_for("lots.home"))
     form = LoginForm()
     if form.validate_on_submit():
         throttle = signin_throttle()
@@ -49,7 +49,7 @@ def login():
 def register():
     """Create an account."""
     if current_user.is_authenticated:
-        return redirect(url_for("lots.index"))
+        return redirect(url_for("lots.home"))
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -69,4 +69,4 @@ def logout():
     """Sign out (a POST with a CSRF token, so another site cannot sign you out)."""
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("lots.index"))
+    return redirect(url_for("lots.home"))

@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from ..errors import ServiceError
 from ..extensions import db
+from ..i18n import datetime_text
 from ..security import inquiry_limit
 from ..services.inquiries import inquiry_json
 from ..services.organisations import standing_problem
@@ -58,7 +59,7 @@ def create():
             field.errors = [*field.errors, exc.message]
         else:
             flash(_("Inquiry sent: the answers are due by %(due)s UTC.",
-                    due=inquiry.due_at.strftime("%Y-%m-%d %H:%M")), "success")
+                    due=datetime_text(inquiry.due_at)), "success")
             return redirect(url_for("inquiries.detail", inquiry_id=inquiry.id))
     return render_template("inquiries/new.html", form=form, problem=None), 400
 

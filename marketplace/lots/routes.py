@@ -10,11 +10,33 @@ from ..extensions import db
 from ..services.inquiries import may_see_private_lot
 from ..security import bid_limit
 from ..validation import dollars_to_cents, page_args
-from ..wiring import bidding, listings
+from ..wiring import bidding, listings, watchlist
 from . import bp
 
 
+# Query arguments the catalog understands: a home page link carrying them is an old catalog link.
+CATALOG_ARGS = ("status", "kind", "q", "sort", "page")
+
+
 @bp.route("/")
+def home():
+    """The home page: lots ending soon, new releases, falling prices and recent sales.
+
+    The catalog lived here before it moved to /market; an old link with its query arguments
+    (`/?status=sold&q=nova`) is sent there with the same arguments."""
+    if any(name in request.args for name in CATALOG_ARGS):
+        return redirect(url_for("lots.index", **request.args.to_dict(flat=False)), 301)
+    sections = listings().front_page(per_section=4)
+    lots = [lot for section in sections.values() for lot in section]
+    return render_template("lots/home.html", sections=sections, watched_ids=watched_ids(lots))
+
+
+def watched_ids(lots: list[dict]) -> set[int]:
+    """Which of these lots the signed-in user watches (their cards show "Unwatch")."""
+    return watchlist().watched_ids(current_user, [lot["id"] for lot in lots])
+
+
+@bp.route("/market")
 def index():
     """The market: search, filter, sort and page through lots."""
     args = request.args
@@ -28,7 +50,8 @@ def index():
         flash(exc.message, "error")
         return redirect(url_for("lots.index"))
     return render_template("lots/index.html", result=result, status=status, kind=args.get("kind") or "",
-                           q=args.get("q") or "", sort=args.get("sort") or "ending_soon")
+                           q=args.get("q") or "", sort=args.get("sort") or "ending_soon",
+                           watched_ids=watched_ids(result["items"]))
 
 
 @bp.route("/lots/<int:lot_id>")
@@ -44,7 +67,38 @@ def lot(lot_id: int):
     card_required = bool(current_app.config["CARD_HOLDS"] and current_user.is_authenticated
                          and not current_user.has_payment_method)
     return render_template("lots/lot.html", lot=view, history=history, bid_key=secrets.token_urlsafe(12),
-                           card_required=card_required)
+                           card_required=card_required, watching=lot_id in watched_ids([view]),
+                           chart_points=bidding().price_points(lot_id) if view["kind"] == "auction" else [])
+
+
+@bp.route("/lots/<int:lot_id>/watch", methods=["POST"])
+@login_required
+def toggle_watch(lot_id: int):
+    """Without JavaScript: watch (`watch=1`) or unwatch (`watch=0`) a lot, then go back.
+
+    The form says which state it wants, not "toggle", so a double submit lands in the same state."""
+    want = request.form.get("watch")
+    if want not in ("0", "1"):
+        flash(_("That request could not be read; please try again."), "error")
+        return redirect(url_for("lots.lot", lot_id=lot_id))
+    try:
+        if want == "1":
+            watchlist().watch(current_user, lot_id)
+            flash(_("Added to your watchlist."), "success")
+        else:
+            watchlist().unwatch(current_user, lot_id)
+            flash(_("Removed from your watchlist."), "info")
+    except ServiceError as exc:
+        db.session.rollback()
+        abort(exc.status if exc.status < 500 else 400)
+    return redirect(_local_path(request.form.get("next")) or url_for("lots.lot", lot_id=lot_id))
+
+
+def _local_path(target: str | None) -> str | None:
+    """A path on this site to go back to, or None (never another site)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 @bp.route("/lots/<int:lot_id>/bid/confirm", methods=["POST"])

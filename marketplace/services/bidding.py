@@ -291,6 +291,14 @@ class BiddingService:
                   "hash": b.hash, "prev_hash": b.prev_hash} for b in rows]
         return {"items": items, "page": page, "per_page": per_page, "total": total}
 
+    def price_points(self, lot_id: int, limit: int = 500) -> list[dict]:
+        """The lot's latest accepted bids, oldest first, as points for its price chart: when each
+        bid came and the price it moved the lot to."""
+        rows = self.session.execute(
+            select(Bid.seq, Bid.at, Bid.amount_cents).where(Bid.listing_id == lot_id)
+            .order_by(Bid.seq.desc()).limit(limit)).all()
+        return [{"seq": seq, "at": iso(at), "amount_cents": amount} for seq, at, amount in reversed(rows)]
+
     def _latest_holds(self, user_id: int, listing_ids: list[int]) -> dict[int, dict]:
         """Per lot, the user's newest card authorisation: held, released, captured or failed."""
         if not listing_ids:

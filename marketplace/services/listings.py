@@ -91,22 +91,8 @@ class ListingService:
             raise ServiceError("invalid_field", "'kind' must be one of: auction, fixed, dutch.", 400)
         if sort not in SORTS:
             raise ServiceError("invalid_field", f"'sort' must be one of: {', '.join(SORTS)}.", 400)
-        query = select(Listing).where(Listing.private.is_(False))  # a lot made for one buyer is not on the market
-        if status:
-            query = query.where(self.status_filter(status))
-        if kind:
-            query = query.where(Listing.kind == kind)
-        if q:
-            term = q.strip().lstrip("@").lower()[:15]
-            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(Listing.handle_name.like(f"%{escaped}%", escape="\\"))
-        # Each order ends with the id (ties are deterministic) and matches an index (models.Listing).
-        order = {
-            "ending_soon": (Listing.ends_at.asc().nulls_last(), Listing.id.asc()),
-            "newest": (Listing.created_at.desc(), Listing.id.desc()),
-            "price_asc": (Listing.current_price_cents.asc(), Listing.id.asc()),
-            "price_desc": (Listing.current_price_cents.desc(), Listing.id.desc()),
-        }[sort]
+        query = self.catalog_query(status, kind, q)
+        order = self.sort_order(sort)
         offset = (page - 1) * per_page
         rows = self.session.execute(query.order_by(*order).offset(offset).limit(per_page)).scalars().all()
         capped = False
@@ -122,6 +108,45 @@ class ListingService:
         if capped:
             page_["total_capped"] = True
         return page_
+
+    def catalog_query(self, status: str | None = None, kind: str | None = None, q: str | None = None):
+        """The catalog's lots with these filters (checked by the caller), private lots left out."""
+        query = select(Listing).where(Listing.private.is_(False))  # a lot made for one buyer is not on the market
+        if status:
+            query = query.where(self.status_filter(status))
+        if kind:
+            query = query.where(Listing.kind == kind)
+        if q:
+            term = q.strip().lstrip("@").lower()[:15]
+            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Listing.handle_name.like(f"%{escaped}%", escape="\\"))
+        return query
+
+    @staticmethod
+    def sort_order(sort: str) -> tuple:
+        """ORDER BY for a catalog sort; each ends with the id (ties are deterministic) and matches
+        an index (models.Listing)."""
+        return {
+            "ending_soon": (Listing.ends_at.asc().nulls_last(), Listing.id.asc()),
+            "newest": (Listing.created_at.desc(), Listing.id.desc()),
+            "price_asc": (Listing.current_price_cents.asc(), Listing.id.asc()),
+            "price_desc": (Listing.current_price_cents.desc(), Listing.id.desc()),
+        }[sort]
+
+    def front_page(self, per_section: int = 4) -> dict[str, list[dict]]:
+        """The home page's sections, a few lots each and nothing counted: live lots ending soonest,
+        the newest live lots, live falling-price (Dutch) lots, and the latest sales."""
+        def shelf(query, order) -> list[dict]:
+            """The first few lots of one section."""
+            return self.views(list(self.session.execute(query.order_by(*order).limit(per_section)).scalars()))
+
+        return {
+            "ending_soon": shelf(self.catalog_query("live").where(Listing.ends_at.is_not(None)),
+                                 self.sort_order("ending_soon")),
+            "newest": shelf(self.catalog_query("live"), self.sort_order("newest")),
+            "dutch": shelf(self.catalog_query("live", "dutch"), self.sort_order("ending_soon")),
+            "sold": shelf(self.catalog_query("sold"), (Listing.closed_at.desc(), Listing.id.desc())),
+        }
 
     def released_handles(self, limit: int = 200) -> list[Handle]:
         """Handles in the pool that no open or sold lot holds: what an admin can list."""

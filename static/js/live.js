@@ -32,13 +32,14 @@
     });
   }
 
-  /** "1 bid" / "3 bids", using the language's plural rules for the two forms we carry. */
+  /** "1 bid" / "3 bids", in the form the language's plural rules pick (_i18n.html carries each). */
   function bidsText(n) {
-    var rule = "other";
+    var rule = n === 1 ? "one" : "other";
     try {
       rule = new Intl.PluralRules(lang).select(n);
-    } catch (err) { /* old browser: English rules below */ }
-    return t(rule === "one" ? "bids_one" : "bids_other", { n: n });
+    } catch (err) { /* old browser: English rules */ }
+    var key = "bids_" + rule;
+    return t(Object.prototype.hasOwnProperty.call(strings, key) ? key : "bids_other", { n: n });
   }
 
   /* ---- the server's clock ------------------------------------------------------------ */
@@ -63,10 +64,21 @@
   }
 
   /* ---- money -------------------------------------------------------------------------- */
-  var wholeDollars = new Intl.NumberFormat("en-US", {
-    style: "currency", currency: "USD", minimumFractionDigits: 0, maximumFractionDigits: 0
-  });
-  var withCents = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+  // The page's language, as the server's `usd` filter formats it ("$50,000", "50 000 $US"), with
+  // Latin digits in Arabic as Babel writes them on the server.
+  var numberLocale = lang || "en";
+  function currencyFormat(fractionDigits) {
+    var options = { style: "currency", currency: "USD", numberingSystem: "latn",
+                    minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits };
+    try {
+      return new Intl.NumberFormat(numberLocale, options);
+    } catch (err) {
+      return new Intl.NumberFormat("en-US", options);
+    }
+  }
+  var rightToLeft = document.documentElement.dir === "rtl";
+  var wholeDollars = currencyFormat(0);
+  var withCents = currencyFormat(2);
 
   /** Integer cents as dollars, like the server's `usd` filter: "$50,000", or "$1,025.50". */
   function usd(cents) {
@@ -74,13 +86,25 @@
     var n = Number(cents);
     if (!isFinite(n)) return "—";
     // Division happens only here, for display; amounts stay integer cents everywhere else.
-    return (n % 100 === 0 ? wholeDollars : withCents).format(n / 100);
+    var text = (n % 100 === 0 ? wholeDollars : withCents).format(n / 100);
+    // As the server's filter: a left-to-right mark keeps "US$" in one piece in right-to-left text.
+    return rightToLeft ? text.replace("US$", "US$\u200e") : text;
   }
+
+  var decimalComma = false;
+  try {
+    decimalComma = new Intl.NumberFormat(numberLocale, { numberingSystem: "latn" }).formatToParts(1.5)
+      .some(function (part) { return part.type === "decimal" && part.value === ","; });
+  } catch (err) { /* English reading below */ }
 
   /** What a person typed ("1,025", "$1025.50") as integer cents, or null. No floating point. */
   function parseDollars(text) {
     if (typeof text !== "string") return null;
-    var cleaned = text.trim().replace(/[\s,$]/g, "");
+    // Spaces, the dollar sign and its "US" (as "50 000 $US" or "US$ 50,000" show it) carry nothing.
+    var cleaned = text.replace(/[\s$\u200e\u200f]|US/g, "");
+    // Where the language writes decimals with a comma ("1 025,50" in French), read it so.
+    if (decimalComma && cleaned.indexOf(".") === -1) cleaned = cleaned.replace(/,(\d{1,2})$/, ".$1");
+    cleaned = cleaned.replace(/,/g, "");
     if (!cleaned) return null;
     var parts = cleaned.split(".");
     if (parts.length > 2) return null;
@@ -114,8 +138,8 @@
   var dateTimeFormat = null;
   var dateTimeSecondsFormat = null;
   try {
-    dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
-    dateTimeSecondsFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
+    dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", numberingSystem: "latn" });
+    dateTimeSecondsFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", numberingSystem: "latn" });
   } catch (err) { /* keep the server's UTC text */ }
 
   /** An ISO time in the reader's time zone. */

@@ -334,7 +334,10 @@
         state.seq = lot.seq;
         root.dataset.seq = String(lot.seq);
         // More happened than the server replayed: reload the history rows we could not see.
-        if (gap && kind === "auction") refreshHistory();
+        if (gap && kind === "auction") {
+          refreshHistory();
+          root.dispatchEvent(new CustomEvent("hx:history-gap"));
+        }
       }
     }
     if (lot.starts_at) {
@@ -388,6 +391,10 @@
     if (Object.prototype.hasOwnProperty.call(ev, "reserve_met")) setReserve(ev.reserve_met);
     setEndsAt(ev.ends_at);
     prependHistory({ seq: ev.seq, alias: ev.alias, amount_cents: ev.amount_cents, at: ev.at });
+    // The price chart (price_chart.js) adds the point.
+    root.dispatchEvent(new CustomEvent("hx:bid-placed", {
+      detail: { seq: ev.seq, at: ev.at, amount_cents: ev.amount_cents, bid_count: ev.bid_count }
+    }));
     // "You lead" is stale once someone else leads (the outbid alert says so too).
     if (els.result && els.result.getAttribute("data-outcome") === "leading" &&
         HX.userAlias && ev.leader_alias && ev.leader_alias !== HX.userAlias) {
@@ -651,7 +658,8 @@
   }
 
   /* ---- start -------------------------------------------------------------------------------- */
-  if (els.price) state.price = HX.parseDollars(els.price.textContent);
+  // The amount as integer cents from the page; its text is formatted for the reader's language.
+  if (els.price) state.price = Number(els.price.dataset.cents) || HX.parseDollars(els.price.textContent);
   if (!state.closed) {
     // The server's page reads well without JS ("Ends <date>"); switch to the live countdown.
     setStatus(state.status);

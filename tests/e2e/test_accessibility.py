@@ -84,10 +84,10 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
         db.session.commit()
         auction_id, fixed_id = auction.id, fixed.id
 
-    public = {"catalog": "/", "auction": f"/lots/{auction_id}", "fixed": f"/lots/{fixed_id}",
+    public = {"home": "/", "catalog": "/market", "auction": f"/lots/{auction_id}", "fixed": f"/lots/{fixed_id}",
               "login": "/login", "register": "/register"}
     signed_in = {"my-bids": "/me/bids", "orders": "/account/orders", "notifications": "/account/notifications",
-                 "card": "/account/card", "backorders": "/backorders"}
+                 "card": "/account/card", "backorders": "/backorders", "watchlist": "/account/watchlist"}
     admin = {"admin": "/admin/", "admin-release": "/admin/release", "admin-orders": "/admin/orders",
              "admin-audit": "/admin/audit"}
     found = check_pages(browser, server.url, public)

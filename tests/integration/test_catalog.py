@@ -35,10 +35,10 @@ def test_total_past_the_cap_is_capped_and_says_so(client, app):
 
 def test_market_page_says_plus_and_offers_next_page_when_capped(client, app):
     lots(25)  # the market page shows 24 a page: the first page is full, so it counts (cap 3)
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/market").get_data(as_text=True)
     assert "24+ lots" in html
     assert 'data-testid="pagination"' in html and 'rel="next"' in html
-    html = client.get("/?page=2").get_data(as_text=True)
+    html = client.get("/market?page=2").get_data(as_text=True)
     assert "25 lots" in html and "+ lots" not in html
 
 

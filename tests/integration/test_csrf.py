@@ -47,3 +47,15 @@ def test_sign_in_form_without_csrf_token_is_refused(client, app):
     user = make_user()
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
+
+
+def test_cookie_watch_without_csrf_token_is_refused(client, app):
+    from marketplace.extensions import db
+    from marketplace.models import Watch
+
+    lot = make_auction()
+    sign_in_cookie(client, make_user())
+    response = client.put(f"/api/v1/lots/{lot.id}/watch")
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "csrf_failed"
+    assert client.post(f"/lots/{lot.id}/watch", data={"watch": "1"}).status_code == 400  # the form, too
+    assert db.session.query(Watch).count() == 0

@@ -7,17 +7,17 @@ from tests.factories import PASSWORD, login, make_auction, make_user, released_h
 
 
 def test_market_lists_live_lots_and_has_empty_state(client, app):
-    empty = client.get("/")
+    empty = client.get("/market")
     assert empty.status_code == 200
     assert 'data-testid="empty-state"' in empty.get_data(as_text=True)
     make_auction(handle=released_handle("Aurora").display)
-    page = client.get("/?q=auro&sort=newest").get_data(as_text=True)
+    page = client.get("/market?q=auro&sort=newest").get_data(as_text=True)
     assert "@Aurora" in page
 
 
 def test_market_bad_filter_redirects_with_message(client, app):
-    response = client.get("/?sort=sideways")
-    assert response.status_code == 302
+    response = client.get("/market?sort=sideways")
+    assert response.status_code == 302 and response.headers["Location"] == "/market"
 
 
 def test_lot_page_shows_price_and_sign_in_link(client, app):
