@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from ..db import transaction
-from ..errors import BadRequest, Forbidden, NotFound, ServiceError
+from ..errors import BadRequest, Forbidden, ServiceError
 from ..extensions import csrf, db
 from ..models import IdempotentResponse
 from ..validation import page_args, require_object
@@ -185,9 +185,7 @@ def list_lots():
 @bp.get("/lots/<int:lot_id>")
 def get_lot(lot_id: int):
     """One lot (a private lot, made for one buyer, is 404 for anyone but its buyer and admins)."""
-    from ..services.inquiries import may_see_private_lot
-    if not may_see_private_lot(db.session, listings().get(lot_id), current_user):
-        raise NotFound("lot_not_found", "There is no such lot.")
+    listings().get_for(lot_id, current_user)
     return jsonify(listings().view(lot_id, admin=current_user.is_authenticated and current_user.is_admin))
 
 

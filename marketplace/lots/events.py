@@ -8,7 +8,7 @@ from flask_socketio import emit, join_room, leave_room
 from sqlalchemy import select
 
 from ..clock import iso
-from ..errors import NotFound, ServiceError
+from ..errors import ServiceError
 from ..extensions import db, socketio
 from ..live import lot_room, user_room
 from ..models import LotEvent
@@ -66,9 +66,7 @@ def on_watch(data):
     if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
         return _refuse("invalid_seq", "since_seq must be a whole number.", lot_id)
     try:
-        from ..services.inquiries import may_see_private_lot
-        if not may_see_private_lot(db.session, listings().get(lot_id), current_user):
-            raise NotFound("lot_not_found", "There is no such lot.")  # a private lot: its buyer's only
+        listings().get_for(lot_id, current_user)
         # Join first, then read: an event in between arrives twice at worst, and clients drop
         # anything at or below the seq they already have.
         join_room(lot_room(lot_id))

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..services.inquiries import may_see_private_lot
 from ..security import bid_limit
 from ..validation import dollars_to_cents, page_args
 from ..wiring import bidding, listings, watchlist
@@ -58,11 +57,10 @@ def index():
 def lot(lot_id: int):
     """One lot, live."""
     try:
+        listings().get_for(lot_id, current_user)
         view = listings().view(lot_id)
     except ServiceError:
         abort(404)
-    if not may_see_private_lot(db.session, listings().get(lot_id), current_user):
-        abort(404)  # a lot made for one buyer (an accepted inquiry) is theirs and admins' only
     history = bidding().history(lot_id, page=1, per_page=20)
     card_required = bool(current_app.config["CARD_HOLDS"] and current_user.is_authenticated
                          and not current_user.has_payment_method)

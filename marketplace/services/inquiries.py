@@ -492,15 +492,3 @@ class InquiryService:
                   {"item_id": item.id, "handle": handle.name, "lot_id": listing.id, "order_id": order.id,
                    "price_cents": price, "from_account_id": account_id})
             return order.id, True
-
-
-def may_see_private_lot(session, listing: Listing, user) -> bool:
-    """A private lot is seen by its buyer and by admins only."""
-    if not listing.private:
-        return True
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_admin or listing.winner_id == user.id:
-        return True
-    return session.execute(select(Order.id).where(Order.listing_id == listing.id,
-                                                  Order.buyer_id == user.id)).first() is not None

@@ -53,6 +53,23 @@ class ListingService:
             raise NotFound("lot_not_found", "There is no such lot.")
         return listing
 
+    def get_for(self, lot_id: object, user) -> Listing:
+        """A listing by id as `user` may see it: a private lot (made for one buyer, an accepted
+        inquiry) is its buyer's and admins' only; 404 for anyone else, as for no lot at all."""
+        listing = self.get(lot_id)
+        if listing.private and not self._may_see_private(listing, user):
+            raise NotFound("lot_not_found", "There is no such lot.")
+        return listing
+
+    def _may_see_private(self, listing: Listing, user) -> bool:
+        """Whether `user` is the private lot's buyer or an admin."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        if user.is_admin or listing.winner_id == user.id:
+            return True
+        return self.session.execute(select(Order.id).where(Order.listing_id == listing.id,
+                                                           Order.buyer_id == user.id)).first() is not None
+
     def views(self, listings: list[Listing], admin: bool = False) -> list[dict]:
         """Public shapes of several lots, with two queries in all."""
         now = self.clock.now()

@@ -6,9 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import iso
 from ..db import transaction
-from ..errors import NotFound
 from ..models import Listing, User, Watch
-from .inquiries import may_see_private_lot
 from .listings import ListingService
 
 
@@ -22,10 +20,7 @@ class WatchlistService:
 
     def _visible_lot(self, user: User, lot_id: object) -> Listing:
         """The lot, if this user may see it; 404 otherwise (a private lot is not theirs to watch)."""
-        listing = self.listings.get(lot_id)
-        if not may_see_private_lot(self.session, listing, user):
-            raise NotFound("lot_not_found", "There is no such lot.")
-        return listing
+        return self.listings.get_for(lot_id, user)
 
     def watch(self, user: User, lot_id: object) -> tuple[Watch, bool]:
         """Put a lot on the user's watchlist; (watch, created). Watching it again changes nothing."""
