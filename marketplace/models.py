@@ -110,6 +110,9 @@ class User(db.Model):
     # organisations-only lots.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", use_alter=True,
                                                                    name="fk_users_organisation_id"), index=True)
+    # The language the user last chose (an i18n locale code such as "fr"); their emails are
+    # written in it. None until they choose: emails then go out in the default language.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     # Flask-Login's interface.
     is_active = True
@@ -630,6 +633,9 @@ class Watch(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the watcher was told the lot is about to end (once per watch; a soft-close extension
+    # afterwards does not tell them again).
+    ending_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OwnershipClaim(db.Model):
