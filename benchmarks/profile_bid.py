@@ -2,7 +2,7 @@
 
 Prints pyinstrument's call tree (or cProfile's top functions with --cprofile). No network, no
 concurrency: this shows where one bid's CPU goes.
-Usage: .venv/bin/python benchmarks/profile_bid.py [--bids 400] [--cprofile | --plain | --count-sql]
+Usage: .venv/bin/python benchmarks/profile_bid.py [--bids 400] [--refused] [--cprofile | --plain | --count-sql]
 
 --count-sql lists one accepted bid's SQL statements (and one refused bid's), marking those sent
 while the lot's row lock is held (from the `SELECT ... FOR UPDATE` to the COMMIT or ROLLBACK).
@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="no profiler: time the bids only")
     parser.add_argument("--redis", action="store_true", help="emit through Redis, as the servers do")
     parser.add_argument("--count-sql", action="store_true", help="list the statements of one bid")
+    parser.add_argument("--refused", action="store_true",
+                        help="profile or time bids below the minimum (refused before the lock) instead")
     args = parser.parse_args()
     import auctions
 
@@ -87,6 +89,11 @@ def main() -> None:
 
         for i in range(20):
             bid(i)
+        if args.refused:
+            def bid(i):  # noqa: F811 - the same request, below the minimum: refused before the lock
+                r = client.post(f"/api/v1/lots/{lot_id}/bids", json={"max_amount_cents": START_CENTS},
+                                headers={"Authorization": f"Bearer {tokens[i % 2]}"})
+                assert r.status_code == 409, r.get_json()
         if args.count_sql:
             with app.app_context():
                 from marketplace.extensions import db as sa

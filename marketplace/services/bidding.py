@@ -1,11 +1,13 @@
-"""Placing bids: one transaction per bid, one writer per lot, events after commit."""
+"""Placing bids: one writer per lot, the bids that queue for it placed in one transaction
+(group commit), events after commit."""
 from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 import auctions
@@ -24,6 +26,8 @@ MAX_KEY_LENGTH = 100
 # Engine refusals that stay true as the lot moves on (the price and every maximum only rise), so
 # a read without the lock may give them.
 RISING_REFUSALS = frozenset({"below_minimum", "not_above_own_max"})
+# How long a bid waits in its lot's line before giving up (it gives up only if no batch took it).
+LINE_WAIT_SECONDS = 30.0
 
 
 def chain_hash(prev_hash: str, seq: int, alias: str, amount_cents: int, at: str) -> str:
@@ -55,10 +59,13 @@ def _lot_lock():
 
 @functools.cache
 def _proxy_update():
-    """The statement that raises a bidder's stored maximum (built once, like `_lot_read`)."""
-    return (update(ProxyBid).where(ProxyBid.id == bindparam("proxy_id"))
-            .values(max_cents=bindparam("new_max"), order=bindparam("new_order"), updated_at=bindparam("now"))
-            .execution_options(synchronize_session=False))
+    """The statement that raises bidders' stored maxima, one parameter set per proxy (built once,
+    like `_lot_read`; on the table, not the ORM entity, so a list of parameter sets is one plain
+    executemany)."""
+    proxies = ProxyBid.__table__
+    return (update(proxies).where(proxies.c.id == bindparam("proxy_id"))
+            .values({proxies.c.max_cents: bindparam("new_max"), proxies.c.bid_order: bindparam("new_order"),
+                     proxies.c.updated_at: bindparam("now")}))
 
 
 def _audience(listing: Listing) -> tuple:
@@ -68,12 +75,22 @@ def _audience(listing: Listing) -> tuple:
 
 @dataclass
 class ProxyRow:
-    """A proxy as read for bidding: its columns only, no ORM object (a hot lot has dozens)."""
+    """A proxy as read for bidding: its columns only, no ORM object (a hot lot has dozens), except
+    for one made in this transaction (`new`), which has no id until it is flushed."""
 
     id: int | None
     bidder_id: int
     max_cents: int
     order: int
+    new: ProxyBid | None = None
+
+
+@dataclass(frozen=True)
+class Bidder:
+    """Who bids, as the batch needs them: plain values, usable from any session."""
+
+    id: int
+    alias: str
 
 
 @dataclass
@@ -99,6 +116,82 @@ class BidResult:
     def to_dict(self) -> dict:
         """The API's answer."""
         return {"lot": self.lot, "your_max_cents": self.your_max_cents, "leading": self.leading}
+
+
+@dataclass(eq=False)
+class _Ask:
+    """A bid that passed the early checks, waiting for its turn under the lot's lock."""
+
+    bidder: Bidder
+    amount: int
+    key: str | None
+    early: tuple | None  # the lot's kind, seller and audience as the early check saw them
+    done: threading.Event = field(default_factory=lambda: threading.Event())
+    lead: bool = False  # woken to lead the next batch rather than with an answer
+    result: BidResult | None = None
+    error: BaseException | None = None
+
+    def answer(self) -> BidResult:
+        """The bid's result, or its refusal raised."""
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+class _Lines:
+    """The bids of this process waiting for a lot's row lock, so that one transaction places many.
+
+    A lot has a line while one of its bids (the leader) holds or waits for the lot's row lock. A
+    bid that finds no line leads; bids arriving meanwhile wait in the line, holding no database
+    connection. The leader, once it has the lock, takes everyone waiting into its batch; when its
+    transaction ends it wakes the first bid that arrived since, which leads the next batch. So a
+    hot lot's bids share the lock, the round trips and the commit instead of queueing on the row
+    one transaction at a time, while a quiet lot's bid is a batch of one.
+    """
+
+    def __init__(self):
+        self._guard = threading.Lock()  # held only for list operations, never across a switch
+        self._waiting: dict[tuple, list[_Ask]] = {}
+
+    def join(self, line: tuple, ask: _Ask) -> bool:
+        """Queue `ask`; True if the line was idle, so `ask` leads at once."""
+        with self._guard:
+            waiting = self._waiting.get(line)
+            if waiting is None:
+                self._waiting[line] = []
+                return True
+            waiting.append(ask)
+            return False
+
+    def take(self, line: tuple) -> list[_Ask]:
+        """Everyone waiting, into the leader's batch."""
+        with self._guard:
+            waiting, self._waiting[line] = self._waiting[line], []
+            return waiting
+
+    def leave(self, line: tuple, ask: _Ask) -> bool:
+        """Take `ask` out of the line, unless a batch already took it (then it must wait)."""
+        with self._guard:
+            waiting = self._waiting.get(line)
+            if waiting is not None and ask in waiting:
+                waiting.remove(ask)
+                return True
+            return False
+
+    def hand_over(self, line: tuple) -> None:
+        """The leader is done: wake the first waiting bid to lead the next batch, or end the line."""
+        with self._guard:
+            waiting = self._waiting[line]
+            if not waiting:
+                del self._waiting[line]
+                return
+            leader = waiting.pop(0)
+            leader.lead = True
+        leader.done.set()
+
+
+_LINES = _Lines()
 
 
 class BiddingService:
@@ -139,7 +232,7 @@ class BiddingService:
                 alias_of[bidder_id] = alias
         return LotSnapshot(listing, proxies, alias_of, earlier_lot)
 
-    def _result(self, snap: LotSnapshot, user: User, now, replayed=False) -> BidResult:
+    def _result(self, snap: LotSnapshot, user: Bidder, now, replayed=False) -> BidResult:
         """Answer for the bidder from the lot's state (no query unless a name is missing)."""
         listing, proxies = snap.listing, snap.proxies
         lot = auction_of(listing, proxies)
@@ -157,10 +250,9 @@ class BiddingService:
 
         The lot is read once without a lock, and a bid that read already refuses is refused there
         (see `_check_early`): on a hot lot most bids name a stale minimum, and they never queue for
-        the row. The rest lock the row, read the lot again (one statement: the row, proxies, aliases
-        and the idempotency key), run the engine and write; no other statement runs under the lock
-        and the answer is built from memory, so the lock is held for two reads, the writes (one
-        statement per row) and the commit.
+        the row. The rest join the lot's line (`_Lines`): the bids waiting for the lot's row lock
+        in this process are placed together, in their order of arrival, in one transaction (see
+        `_run`), each accepted or refused by the engine as if alone.
         """
         if isinstance(lot_id, bool) or not isinstance(lot_id, int):
             raise NotFound("lot_not_found", "There is no such lot.")
@@ -179,35 +271,127 @@ class BiddingService:
             self.session.rollback()  # end the read; the real bid reads again under the lock
             self.holds.ensure(user, lot_id, amount, key)
 
-        with transaction(self.publisher):
-            snap = self._read(lot_id, user, key, lock=True)
-            if snap is None:
-                raise NotFound("lot_not_found", "There is no such lot.")
-            listing, proxies = snap.listing, snap.proxies
-            # Time is read under the lock: the order of bids is the order they hold it.
-            now = self.clock.now()
-            if snap.earlier_lot is not None:
-                if snap.earlier_lot != listing.id:
-                    raise Conflict("idempotency_key_reused", "This idempotency key was used for another lot.")
-                return self._result(snap, user, now, replayed=True)
-            if listing.kind != ListingKind.AUCTION:
-                raise ServiceError("wrong_kind", "This lot is not an auction; buy it at its price instead.", 422)
-            if early != _audience(listing):
-                self._check_eligible(user, listing)  # the lot changed hands or audience since it was read
-            before = auction_of(listing, proxies)
-            try:
-                outcome = auctions.place_bid(before, user.id, amount, now)
-            except RuleViolation as exc:
-                raise from_rule(exc) from None
-            after = outcome.lot
-            self._write(listing, proxies, after, user, now)
-            self._record(listing, user, amount, key, after, outcome.events, now, snap.alias_of)
-            # Built from memory before the commit, which expires the rows: this is the state the
-            # bid left, whatever others bid after it.
-            result = self._result(snap, user, now)
-            crash_point("mid_bid")  # tests: rows written, not committed
+        result = self._queue(lot_id, _Ask(Bidder(user.id, user.alias), amount, key, early))
         crash_point("after_bid_commit")  # tests: committed, the bidder never hears
         return result
+
+    def _queue(self, lot_id: int, ask: _Ask) -> BidResult:
+        """Wait in the lot's line; lead a batch when it is this bid's turn; return its answer."""
+        line = (id(self.session.get_bind()), lot_id)  # one line per lot and database
+        if not _LINES.join(line, ask):
+            self.session.rollback()  # wait holding no connection (the leader uses its own)
+            if not ask.done.wait(LINE_WAIT_SECONDS) and _LINES.leave(line, ask):
+                raise ServiceError("bid_busy", "The lot is too busy to take your bid just now; nothing was "
+                                               "placed. Please try again.", 503)
+            ask.done.wait()  # taken into a batch: its answer is coming
+            if not ask.lead:
+                return ask.answer()
+        batch = [ask]
+        try:
+            self._run(lot_id, batch, line)
+        finally:
+            for other in batch[1:]:
+                if other.result is None and other.error is None:  # the leader died mid-batch
+                    other.error = ServiceError("bid_not_placed", "Your bid was not placed; please try again.", 503)
+                other.done.set()
+            _LINES.hand_over(line)
+        return ask.answer()
+
+    def _run(self, lot_id: int, batch: list[_Ask], line: tuple | None = None) -> None:
+        """Place `batch` (and, given its `line`, every bid that waited while the lock was taken) in
+        one transaction under the lot's row lock; set each bid's result or refusal after commit.
+
+        A failure that is not a bid's own refusal (the database, a fault) rolls the batch back and
+        each bid is tried again alone, so one bid never fails another.
+        """
+        try:
+            with transaction(self.publisher):
+                snap = self._read(lot_id, batch[0].bidder, batch[0].key, lock=True)
+                if line is not None:
+                    batch.extend(_LINES.take(line))
+                if snap is None:
+                    raise NotFound("lot_not_found", "There is no such lot.")
+                answers = self._apply(snap, batch)
+                crash_point("mid_bid")  # tests: rows written, not committed
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            for ask in batch:
+                self._run(lot_id, [ask])
+            return
+        for ask, answer in answers:
+            if isinstance(answer, BidResult):
+                ask.result = answer
+            else:
+                ask.error = answer
+
+    def _apply(self, snap: LotSnapshot, batch: list[_Ask]) -> list[tuple[_Ask, BidResult | ServiceError]]:
+        """Run each bid of the batch through the engine in turn, write the accepted ones, tell the
+        bidders left outbid at the end; the answers, each built from the state its bid left."""
+        listing, proxies = snap.listing, snap.proxies
+        for ask in batch:
+            snap.alias_of.setdefault(ask.bidder.id, ask.bidder.alias)
+        used = self._keys_used(snap, batch)
+        state = auction_of(listing, proxies)
+        raised: dict[int, tuple[int, int]] = {}  # proxy id -> its new maximum and order
+        outbid: dict[int, int] = {}  # bidder -> the price that outbid them
+        answers: list[tuple[_Ask, BidResult | ServiceError]] = []
+        for ask in batch:
+            # Time is read under the lock: the order of bids is the order they hold it.
+            now = self.clock.now()
+            try:
+                state, answer = self._apply_one(snap, state, ask, used, raised, outbid, now)
+            except ServiceError as exc:
+                answer = exc
+            answers.append((ask, answer))
+        if raised:
+            self.session.execute(_proxy_update(), [
+                {"proxy_id": proxy_id, "new_max": new_max, "new_order": order, "now": now}
+                for proxy_id, (new_max, order) in raised.items()])
+        leader = state.leader
+        for bidder_id, price in outbid.items():
+            if leader is None or leader.bidder_id != bidder_id:  # outbid, then back in front: no notice
+                notify(self.session, self.publisher, bidder_id, "outbid", now, lot_id=listing.id,
+                       handle=listing.handle_display, amount_cents=price)
+        return answers
+
+    def _keys_used(self, snap: LotSnapshot, batch: list[_Ask]) -> dict[tuple[int, str], int]:
+        """The lot each batched bid's idempotency key was first used on, where it was used before
+        (the locked read answered for the first bid; one more statement asks for the others)."""
+        first = batch[0]
+        used = {}
+        if first.key is not None and snap.earlier_lot is not None:
+            used[(first.bidder.id, first.key)] = snap.earlier_lot
+        pairs = {(ask.bidder.id, ask.key) for ask in batch[1:] if ask.key is not None}
+        if pairs:
+            rows = self.session.execute(select(Bid.bidder_id, Bid.idempotency_key, Bid.listing_id).where(
+                or_(*(and_(Bid.bidder_id == bidder_id, Bid.idempotency_key == key) for bidder_id, key in pairs))))
+            used.update({(bidder_id, key): lot for bidder_id, key, lot in rows})
+        return used
+
+    def _apply_one(self, snap: LotSnapshot, state, ask: _Ask, used: dict, raised: dict, outbid: dict, now):
+        """One bid of a batch against the lot's state so far: the new state and the bid's answer."""
+        listing, bidder = snap.listing, ask.bidder
+        earlier = used.get((bidder.id, ask.key)) if ask.key is not None else None
+        if earlier is not None:
+            if earlier != listing.id:
+                raise Conflict("idempotency_key_reused", "This idempotency key was used for another lot.")
+            return state, self._result(snap, bidder, now, replayed=True)
+        if listing.kind != ListingKind.AUCTION:
+            raise ServiceError("wrong_kind", "This lot is not an auction; buy it at its price instead.", 422)
+        if ask.early != _audience(listing):
+            # The lot changed hands or audience since it was read (or was not checked then).
+            self._check_eligible(self.session.get(User, bidder.id), listing)
+        try:
+            outcome = auctions.place_bid(state, bidder.id, ask.amount, now)
+        except RuleViolation as exc:
+            raise from_rule(exc) from None
+        self._write(listing, snap.proxies, outcome.lot, bidder, now, raised)
+        self._record(listing, bidder, ask.amount, ask.key, outcome.lot, outcome.events, now, snap.alias_of, outbid)
+        if ask.key is not None:
+            used[(bidder.id, ask.key)] = listing.id
+        return outcome.lot, self._result(snap, bidder, now)
 
     def _check_early(self, user: User, amount: int, snap: LotSnapshot | None, every_rule: bool) -> tuple | None:
         """Refuse, from a read without the lock, what the locked read would refuse too; return the
@@ -234,24 +418,28 @@ class BiddingService:
                 raise from_rule(exc) from None
         return _audience(listing)
 
-    def _write(self, listing: Listing, proxies: list[ProxyRow], after, user: User, now) -> None:
-        """Store the bidder's new maximum and the lot's new state (`proxies` follows)."""
-        new = next(p for p in after.proxies if p.bidder_id == user.id)
-        row = next((p for p in proxies if p.bidder_id == user.id), None)
+    def _write(self, listing: Listing, proxies: list[ProxyRow], after, bidder: Bidder, now, raised: dict) -> None:
+        """Keep the bidder's new maximum (a new proxy is added to the session; a raised one is
+        noted in `raised`, written in one statement for the batch) and the lot's new state."""
+        new = next(p for p in after.proxies if p.bidder_id == bidder.id)
+        row = next((p for p in proxies if p.bidder_id == bidder.id), None)
         if row is None:
-            self.session.add(ProxyBid(listing_id=listing.id, bidder_id=user.id, max_cents=new.max_cents,
-                                      order=new.order, updated_at=now))
-            proxies.append(ProxyRow(None, user.id, new.max_cents, new.order))
+            made = ProxyBid(listing_id=listing.id, bidder_id=bidder.id, max_cents=new.max_cents,
+                            order=new.order, updated_at=now)
+            self.session.add(made)
+            proxies.append(ProxyRow(None, bidder.id, new.max_cents, new.order, made))
         else:
-            # Before the lot changes in the session, so the autoflush this statement runs has nothing to write.
-            self.session.execute(_proxy_update(), {"proxy_id": row.id, "new_max": new.max_cents,
-                                                   "new_order": new.order, "now": now})
+            if row.new is not None:  # made earlier in this batch
+                row.new.max_cents, row.new.order, row.new.updated_at = new.max_cents, new.order, now
+            else:
+                raised[row.id] = (new.max_cents, new.order)
             row.max_cents, row.order = new.max_cents, new.order
         store_auction(listing, after)
 
-    def _record(self, listing: Listing, user: User, amount: int, key, after, events, now,
-                alias_of: dict[int, str]) -> None:
-        """Append to the hash-chained history, keep and queue the events, notify the outbid.
+    def _record(self, listing: Listing, user: Bidder, amount: int, key, after, events, now,
+                alias_of: dict[int, str], outbid: dict[int, int]) -> None:
+        """Append to the hash-chained history, keep and queue the events, note who was outbid
+        (`outbid`: told once the batch is placed).
 
         The chain's head is the lot's `last_bid_hash`, read with the locked row, so no statement
         reads the last bid.
@@ -276,8 +464,7 @@ class BiddingService:
                 record_event(self.session, self.publisher, listing, "lot_extended",
                              {"ends_at": iso(event.ends_at)}, now)
             elif isinstance(event, Outbid):
-                notify(self.session, self.publisher, event.bidder_id, "outbid", now, lot_id=listing.id,
-                       handle=listing.handle_display, amount_cents=event.price_cents)
+                outbid[event.bidder_id] = event.price_cents
 
     # ---- reading -------------------------------------------------------------------------
     def history(self, lot_id: int, page: int = 1, per_page: int = 50) -> dict:
