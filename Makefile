@@ -26,8 +26,12 @@ setup: $(INSTALLED) $(VENDOR) $(MO_FILES)
 
 # For developers after changing user-facing text: re-extract the strings (babel.cfg) and merge them
 # into every catalog; tests/integration/test_i18n.py fails until each new string is translated.
+# A refusal's message is the second argument of the error classes (marketplace/errors.py), which
+# translate it themselves; the engine marks its sentences with N_ (a default keyword).
+ERROR_KEYWORDS := $(foreach k,ServiceError BadRequest NotFound Forbidden Conflict PaymentRequired,-k $(k):2)
+
 translations: $(INSTALLED)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext $(ERROR_KEYWORDS) --no-location --sort-output -o marketplace/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i marketplace/translations/messages.pot -d marketplace/translations
 	$(MAKE) setup
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .common import Outcome
-from .errors import RuleViolation
+from .errors import N_, RuleViolation
 from .events import BidAccepted, Closed, Extended, Outbid, Purchased
-from .money import check_amount, format_usd, increment_for
+from .money import check_amount, increment_for
 from .status import LotStatus
 
 
@@ -67,18 +67,18 @@ class Auction:
         if self.buy_now_price_cents is not None:
             check_amount(self.buy_now_price_cents)
         if not self.ends_at > self.starts_at:
-            raise RuleViolation("invalid_lot", "The end time must be after the start time.")
+            raise RuleViolation("invalid_lot", N_("The end time must be after the start time."))
         if (
             isinstance(self.soft_close_seconds, bool)
             or not isinstance(self.soft_close_seconds, int)
             or self.soft_close_seconds < 0
         ):
-            raise RuleViolation("invalid_lot", "The soft close must be zero or more whole seconds.")
+            raise RuleViolation("invalid_lot", N_("The soft close must be zero or more whole seconds."))
         bidders = {p.bidder_id for p in self.proxies}
         if len(bidders) != len(self.proxies):
-            raise RuleViolation("invalid_lot", "Each bidder may have only one maximum on a lot.")
+            raise RuleViolation("invalid_lot", N_("Each bidder may have only one maximum on a lot."))
         if any(p.order >= self.next_order for p in self.proxies):
-            raise RuleViolation("invalid_lot", "next_order must be above every proxy's order.")
+            raise RuleViolation("invalid_lot", N_("next_order must be above every proxy's order."))
 
     def _ranked(self) -> list[Proxy]:
         return sorted(self.proxies, key=_rank_key)
@@ -169,9 +169,9 @@ def min_bid_for(a: Auction, bidder_id: int) -> int:
 
 def _check_open(a: Auction, now: datetime) -> None:
     if a.closed_status is not None or now >= a.ends_at:
-        raise RuleViolation("ended", "This auction has ended.")
+        raise RuleViolation("ended", N_("This auction has ended."))
     if now < a.starts_at:
-        raise RuleViolation("not_started", "This auction has not started yet.")
+        raise RuleViolation("not_started", N_("This auction has not started yet."))
 
 
 def place_bid(a: Auction, bidder_id: int, max_cents: int, now: datetime) -> Outcome:
@@ -179,17 +179,18 @@ def place_bid(a: Auction, bidder_id: int, max_cents: int, now: datetime) -> Outc
     max_cents = check_amount(max_cents)
     _check_open(a, now)
     if a.seller_id is not None and bidder_id == a.seller_id:
-        raise RuleViolation("seller_cannot_bid", "You cannot bid on your own lot.")
+        raise RuleViolation("seller_cannot_bid", N_("You cannot bid on your own lot."))
     minimum = min_next_bid(a)
     if max_cents < minimum:
         raise RuleViolation(
-            "below_minimum", f"Your maximum must be at least {format_usd(minimum)}."
+            "below_minimum", N_("Your maximum must be at least %(minimum)s."), minimum_cents=minimum
         )
     own = a.max_for(bidder_id)
     if own is not None and max_cents <= own:
         raise RuleViolation(
             "not_above_own_max",
-            f"Your new maximum must be more than your current maximum of {format_usd(own)}.",
+            N_("Your new maximum must be more than your current maximum of %(own_max)s."),
+            own_max_cents=own,
         )
 
     previous_leader = a.leader_id
@@ -225,9 +226,9 @@ def place_bid(a: Auction, bidder_id: int, max_cents: int, now: datetime) -> Outc
 def close(a: Auction, now: datetime) -> Outcome:
     """Close an auction whose end has passed: ENDED with a winner, or UNSOLD; emits Closed."""
     if a.closed_status is not None:
-        raise RuleViolation("ended", "This auction is already closed.")
+        raise RuleViolation("ended", N_("This auction is already closed."))
     if now < a.ends_at:
-        raise RuleViolation("not_due", "This auction has not reached its end time.")
+        raise RuleViolation("not_due", N_("This auction has not reached its end time."))
     leader = a.leader
     if leader is not None and a.reserve_met is not False:
         price = a.current_price_cents
@@ -244,9 +245,9 @@ def buy_now(a: Auction, buyer_id: int, now: datetime) -> Outcome:
     """Buy the lot at its buy-now price; offered only while live and before the first bid."""
     _check_open(a, now)
     if a.buy_now_price_cents is None or a.bid_count > 0:
-        raise RuleViolation("buy_now_unavailable", "Buy now is not available on this lot.")
+        raise RuleViolation("buy_now_unavailable", N_("Buy now is not available on this lot."))
     if a.seller_id is not None and buyer_id == a.seller_id:
-        raise RuleViolation("seller_cannot_bid", "You cannot buy your own lot.")
+        raise RuleViolation("seller_cannot_bid", N_("You cannot buy your own lot."))
     return Outcome(
         replace(a, closed_status=LotStatus.SOLD),
         (Purchased(buyer_id, a.buy_now_price_cents, now),),
@@ -256,9 +257,9 @@ def buy_now(a: Auction, buyer_id: int, now: datetime) -> Outcome:
 def void_bidder(a: Auction, bidder_id: int) -> Auction:
     """Remove a bidder's maximum (an admin's decision); price and leader follow from the rest."""
     if a.closed_status is not None:
-        raise RuleViolation("ended", "This auction is closed; its bids can no longer be voided.")
+        raise RuleViolation("ended", N_("This auction is closed; its bids can no longer be voided."))
     if a.max_for(bidder_id) is None:
-        raise RuleViolation("not_a_bidder", "That account has no bid on this lot.")
+        raise RuleViolation("not_a_bidder", N_("That account has no bid on this lot."))
     # bid_count stays: the public history keeps its entries, so the count must match it.
     return replace(a, proxies=tuple(p for p in a.proxies if p.bidder_id != bidder_id))
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar, Union
 
-from .errors import RuleViolation
+from .errors import N_, RuleViolation
 from .events import Closed
 from .status import LotStatus
 
@@ -28,7 +28,7 @@ def cancel(lot: L, now: datetime) -> Outcome:
     """Withdraw a scheduled or live lot of any kind (admins only); emits Closed(CANCELLED)."""
     # Once bidding is over a winner may be owed the lot, so cancelling is settlement's business.
     if lot.status(now) not in (LotStatus.SCHEDULED, LotStatus.LIVE):
-        raise RuleViolation("ended", "This lot is no longer open, so it cannot be cancelled.")
+        raise RuleViolation("ended", N_("This lot is no longer open, so it cannot be cancelled."))
     return Outcome(
         replace(lot, closed_status=LotStatus.CANCELLED),
         (Closed(LotStatus.CANCELLED, None, None),),

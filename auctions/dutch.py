@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .common import Outcome
-from .errors import RuleViolation
+from .errors import N_, RuleViolation
 from .events import Purchased
-from .money import check_amount, format_usd
+from .money import check_amount
 from .status import LotStatus
 
 
@@ -31,17 +31,17 @@ class DutchLot:
         check_amount(self.start_price_cents)
         check_amount(self.floor_price_cents)
         if self.floor_price_cents > self.start_price_cents:
-            raise RuleViolation("invalid_lot", "The floor price must not exceed the start price.")
+            raise RuleViolation("invalid_lot", N_("The floor price must not exceed the start price."))
         if (
             isinstance(self.half_life_seconds, bool)
             or not isinstance(self.half_life_seconds, int)
             or self.half_life_seconds <= 0
         ):
             raise RuleViolation(
-                "invalid_lot", "The half-life must be a positive number of seconds."
+                "invalid_lot", N_("The half-life must be a positive number of seconds.")
             )
         if self.ends_at is not None and not self.ends_at > self.starts_at:
-            raise RuleViolation("invalid_lot", "The end time must be after the start time.")
+            raise RuleViolation("invalid_lot", N_("The end time must be after the start time."))
 
     def status(self, now: datetime) -> LotStatus:
         """The lot's status at `now`; past its end unbought it is UNSOLD."""
@@ -83,19 +83,20 @@ def buy(lot: DutchLot, buyer_id: int, now: datetime, max_price_cents: int | None
     if max_price_cents is not None:
         max_price_cents = check_amount(max_price_cents)
     if lot.closed_status is not None:
-        raise RuleViolation("ended", "This lot is no longer for sale.")
+        raise RuleViolation("ended", N_("This lot is no longer for sale."))
     if now < lot.starts_at:
-        raise RuleViolation("not_started", "This lot is not on sale yet.")
+        raise RuleViolation("not_started", N_("This lot is not on sale yet."))
     if lot.ends_at is not None and now >= lot.ends_at:
-        raise RuleViolation("ended", "This lot is no longer for sale.")
+        raise RuleViolation("ended", N_("This lot is no longer for sale."))
     if lot.seller_id is not None and buyer_id == lot.seller_id:
-        raise RuleViolation("seller_cannot_bid", "You cannot buy your own lot.")
+        raise RuleViolation("seller_cannot_bid", N_("You cannot buy your own lot."))
     price = price_at(lot, now)
     # The price only falls, so this trips only when the buyer's clock ran ahead of ours.
     if max_price_cents is not None and price > max_price_cents:
         raise RuleViolation(
             "price_changed",
-            f"The price is {format_usd(price)}, "
-            f"above the {format_usd(max_price_cents)} you accepted.",
+            N_("The price is %(price)s, above the %(accepted)s you accepted."),
+            price_cents=price,
+            accepted_cents=max_price_cents,
         )
     return Outcome(replace(lot, closed_status=LotStatus.SOLD), (Purchased(buyer_id, price, now),))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from .common import Outcome
-from .errors import RuleViolation
+from .errors import N_, RuleViolation
 from .events import HoldPlaced, Purchased
 from .money import check_amount
 from .status import LotStatus
@@ -31,9 +31,9 @@ class FixedPriceLot:
     def __post_init__(self):
         check_amount(self.price_cents)
         if self.ends_at is not None and not self.ends_at > self.starts_at:
-            raise RuleViolation("invalid_lot", "The end time must be after the start time.")
+            raise RuleViolation("invalid_lot", N_("The end time must be after the start time."))
         if (self.hold_buyer_id is None) != (self.hold_until is None):
-            raise RuleViolation("invalid_lot", "A hold needs both a buyer and an expiry time.")
+            raise RuleViolation("invalid_lot", N_("A hold needs both a buyer and an expiry time."))
 
     def held_by(self, now: datetime) -> int | None:
         """The buyer whose checkout hold is live at `now`, or None."""
@@ -60,20 +60,20 @@ def start_checkout(
     if isinstance(hold_seconds, bool) or not isinstance(hold_seconds, int) or hold_seconds <= 0:
         raise ValueError("hold_seconds must be a positive whole number of seconds")
     if lot.closed_status is not None:
-        raise RuleViolation("ended", "This lot is no longer for sale.")
+        raise RuleViolation("ended", N_("This lot is no longer for sale."))
     if now < lot.starts_at:
-        raise RuleViolation("not_started", "This lot is not on sale yet.")
+        raise RuleViolation("not_started", N_("This lot is not on sale yet."))
     if lot.seller_id is not None and buyer_id == lot.seller_id:
-        raise RuleViolation("seller_cannot_bid", "You cannot buy your own lot.")
+        raise RuleViolation("seller_cannot_bid", N_("You cannot buy your own lot."))
     holder = lot.held_by(now)
     if holder == buyer_id:
         # Not extended: re-opening checkout must not let one buyer keep the lot indefinitely.
         return Outcome(lot, ())
     if lot.ends_at is not None and now >= lot.ends_at:
-        raise RuleViolation("ended", "This lot is no longer for sale.")
+        raise RuleViolation("ended", N_("This lot is no longer for sale."))
     if holder is not None:
         raise RuleViolation(
-            "held_by_other", "Another buyer is checking out this lot. Try again in a few minutes."
+            "held_by_other", N_("Another buyer is checking out this lot. Try again in a few minutes.")
         )
     until = now + timedelta(seconds=hold_seconds)
     return Outcome(
@@ -84,10 +84,10 @@ def start_checkout(
 def complete_purchase(lot: FixedPriceLot, buyer_id: int, now: datetime) -> Outcome:
     """Sell the lot to `buyer_id`, who must hold a live checkout hold; emits Purchased."""
     if lot.closed_status is not None:
-        raise RuleViolation("ended", "This lot is no longer for sale.")
+        raise RuleViolation("ended", N_("This lot is no longer for sale."))
     if lot.held_by(now) != buyer_id:
         raise RuleViolation(
-            "no_hold", "Your checkout hold has expired or was never placed. Please start again."
+            "no_hold", N_("Your checkout hold has expired or was never placed. Please start again.")
         )
     return Outcome(
         replace(lot, closed_status=LotStatus.SOLD, hold_buyer_id=None, hold_until=None),

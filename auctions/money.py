@@ -2,7 +2,7 @@
 
 from bisect import bisect_right
 
-from .errors import RuleViolation
+from .errors import N_, RuleViolation
 
 # $100M: far above any real handle sale, low enough that a typo of extra zeros is refused.
 MAX_BID_CENTS = 100_000_000_00
@@ -23,12 +23,12 @@ def check_amount(value) -> int:
     """Return value if it is a valid amount in cents, else raise RuleViolation("invalid_amount")."""
     # bool is an int subclass, and True would otherwise be read as one cent.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RuleViolation("invalid_amount", "The amount must be a whole number of cents.")
+        raise RuleViolation("invalid_amount", N_("The amount must be a whole number of cents."))
     if value <= 0:
-        raise RuleViolation("invalid_amount", "The amount must be more than zero.")
+        raise RuleViolation("invalid_amount", N_("The amount must be more than zero."))
     if value > MAX_BID_CENTS:
         raise RuleViolation(
-            "invalid_amount", f"The amount must be at most {format_usd(MAX_BID_CENTS)}."
+            "invalid_amount", N_("The amount must be at most %(max)s."), max_cents=MAX_BID_CENTS
         )
     return int(value)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import RuleViolation
-from .money import check_amount, format_usd
+from .errors import N_, RuleViolation
+from .money import check_amount
 
 OFFER_SECONDS = 48 * 3600
 MESSAGE_MAX = 500
@@ -144,17 +144,17 @@ class OfferOutcome:
 
 
 CLOSED_MESSAGES = {
-    OfferState.ACCEPTED: "This offer was already accepted.",
-    OfferState.DECLINED: "This offer was declined.",
-    OfferState.COUNTERED: "This offer was countered; answer the counter-offer instead.",
-    OfferState.EXPIRED: "This offer has expired.",
-    OfferState.WITHDRAWN: "This offer was withdrawn.",
+    OfferState.ACCEPTED: N_("This offer was already accepted."),
+    OfferState.DECLINED: N_("This offer was declined."),
+    OfferState.COUNTERED: N_("This offer was countered; answer the counter-offer instead."),
+    OfferState.EXPIRED: N_("This offer has expired."),
+    OfferState.WITHDRAWN: N_("This offer was withdrawn."),
 }
 
 
 def closed_message(status: OfferState) -> str:
     """Why an offer in this state can no longer be acted on."""
-    return CLOSED_MESSAGES.get(OfferState(status), "This offer is no longer open.")
+    return CLOSED_MESSAGES.get(OfferState(status), N_("This offer is no longer open."))
 
 
 def check_offer_amount(amount_cents, price_cents: int) -> int:
@@ -162,7 +162,8 @@ def check_offer_amount(amount_cents, price_cents: int) -> int:
     amount = check_amount(amount_cents)
     if amount >= price_cents:
         raise RuleViolation("offer_not_below_price",
-                            f"The price is {format_usd(price_cents)}: at or above it, buy it now instead.")
+                            N_("The price is %(price)s: at or above it, buy it now instead."),
+                            price_cents=price_cents)
     return amount
 
 
@@ -171,10 +172,11 @@ def check_message(message) -> str | None:
     if message is None:
         return None
     if not isinstance(message, str):
-        raise RuleViolation("invalid_message", "The message must be text.")
+        raise RuleViolation("invalid_message", N_("The message must be text."))
     message = message.strip()
     if len(message) > MESSAGE_MAX:
-        raise RuleViolation("invalid_message", f"The message may be at most {MESSAGE_MAX} characters.")
+        raise RuleViolation("invalid_message", N_("The message may be at most %(max)s characters."),
+                            max=MESSAGE_MAX)
     return message or None
 
 
@@ -184,7 +186,7 @@ def _new_offer(neg: Negotiation, amount: int, by: Side, now: datetime) -> Offer:
     if neg.lot_ends_at is not None and neg.lot_ends_at < expires_at:
         expires_at = neg.lot_ends_at
     if not expires_at > now:
-        raise RuleViolation("ended", "This lot is no longer for sale.")
+        raise RuleViolation("ended", N_("This lot is no longer for sale."))
     return Offer(amount_cents=amount, made_by=by, created_at=now, expires_at=expires_at)
 
 
@@ -201,13 +203,13 @@ def _answerable(neg: Negotiation, by: Side, now: datetime, maker: bool = False) 
     """The open offer `by` may act on (as its maker when `maker`), else RuleViolation."""
     latest = neg.latest
     if latest is None:
-        raise RuleViolation("no_offer", "There is no offer to answer.")
+        raise RuleViolation("no_offer", N_("There is no offer to answer."))
     if not latest.is_open(now):
         raise RuleViolation("offer_closed", closed_message(latest.status_at(now)))
     if maker and latest.made_by != by:
-        raise RuleViolation("not_your_offer", "Only the side that made an offer may withdraw it.")
+        raise RuleViolation("not_your_offer", N_("Only the side that made an offer may withdraw it."))
     if not maker and latest.made_by == by:
-        raise RuleViolation("own_offer", "You made this offer; wait for the other side's answer, or withdraw it.")
+        raise RuleViolation("own_offer", N_("You made this offer; wait for the other side's answer, or withdraw it."))
     return latest
 
 
@@ -221,8 +223,8 @@ def make_offer(neg: Negotiation, amount_cents, now: datetime) -> OfferOutcome:
     """The buyer offers `amount_cents` (below the price); one open offer per negotiation."""
     amount = check_offer_amount(amount_cents, neg.price_cents)
     if neg.open_offer(now) is not None:
-        raise RuleViolation("offer_pending", "An offer between you and the seller is already open on this "
-                                             "lot: answer it, or withdraw yours, first.")
+        raise RuleViolation("offer_pending", N_("An offer between you and the seller is already open on this "
+                                                "lot: answer it, or withdraw yours, first."))
     neg, expired = _settled(neg, now)
     offer = _new_offer(neg, amount, Side.BUYER, now)
     return OfferOutcome(replace(neg, offers=neg.offers + (offer,)),
@@ -246,7 +248,7 @@ def counter(neg: Negotiation, by: Side, amount_cents, now: datetime) -> OfferOut
     offer = _answerable(neg, by, now)
     amount = check_offer_amount(amount_cents, neg.price_cents)
     if amount == offer.amount_cents:
-        raise RuleViolation("same_amount", "A counter-offer must differ from the offer; to agree, accept it.")
+        raise RuleViolation("same_amount", N_("A counter-offer must differ from the offer; to agree, accept it."))
     neg = _close_latest(neg, OfferState.COUNTERED, now)
     new = _new_offer(neg, amount, by, now)
     return OfferOutcome(replace(neg, offers=neg.offers + (new,)), (OfferMade(by, amount, new.expires_at, True),))

@@ -92,6 +92,8 @@ class Config:
     # Lot lists count at most this many matches; beyond it they say "10,000+" (total_capped).
     CATALOG_COUNT_CAP = int(os.environ.get("MARKETPLACE_CATALOG_COUNT_CAP") or "10000")
     DEFAULT_SOFT_CLOSE_SECONDS = 300
+    # Watchers of a lot are told once, this many minutes (or less) before it ends.
+    WATCH_ENDING_NOTICE_MINUTES = float(os.environ.get("MARKETPLACE_WATCH_ENDING_NOTICE_MINUTES") or "15")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
     # Every bid is backed by an authorisation of the bidder's card (DESIGN.md section 5).
     CARD_HOLDS = _env_bool("MARKETPLACE_CARD_HOLDS", True)

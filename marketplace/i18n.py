@@ -1,7 +1,8 @@
 """Languages: which locale a request uses, the language switcher, and per-locale formatting.
 
-The reader's explicit choice lives in a cookie (signed-in or not, so no schema change); without
-one the browser's Accept-Language picks the best supported language, else English. Money and
+The reader's explicit choice lives in a cookie (signed-in or not) and, when signed in, on their
+account too (`User.locale`), so it follows them to other browsers and their emails use it; without
+either the browser's Accept-Language picks the best supported language, else English. Money and
 dates are formatted here, through Babel, in the locale of the request: one Jinja filter per rule.
 """
 from __future__ import annotations
@@ -15,8 +16,11 @@ from babel.numbers import format_currency
 from flask import abort, current_app, has_request_context, redirect, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from .clock import to_utc
+from .wiring import accounts
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -31,13 +35,18 @@ def supported() -> list[str]:
 
 
 def select_locale() -> str:
-    """The request's language: the cookie's choice, else the Accept-Language best match, else en."""
+    """The request's language: the cookie's choice, else the signed-in user's stored one, else the
+    Accept-Language best match, else en."""
     languages = supported()
     if not has_request_context():
         return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in languages:
         return chosen
+    # This browser has no choice of its own: the one the user made elsewhere follows them.
+    stored = _signed_in_locale()
+    if stored in languages:
+        return stored
     # In the browser's order of preference, a regional tag ("fr-CH") counting as its language;
     # werkzeug's best_match would take a lower-rated exact "en" over a preferred "fr-CH".
     for tag, _quality in request.accept_languages:
@@ -45,6 +54,15 @@ def select_locale() -> str:
         if language in languages:
             return language
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+
+
+def _signed_in_locale() -> str | None:
+    """The signed-in user's stored language, or None (also when the database cannot say)."""
+    try:
+        return current_user.locale if current_user.is_authenticated else None
+    except SQLAlchemyError:
+        # Loading the user failed (the database is down): the 503 page must still render.
+        return None
 
 
 def current_language() -> str:
@@ -66,14 +84,15 @@ def _whole_pattern(locale: Locale) -> str:
     return locale.currency_formats["standard"].pattern.replace(".00", "")
 
 
-def usd(cents: int | None) -> str:
-    """Whole cents as US dollars in the current locale: "$50,000" en, "50 000 $US" fr (cents only when present)."""
+def usd(cents: int | None, exact: bool = False) -> str:
+    """Whole cents as US dollars in the current locale: "$50,000" en, "50 000 $US" fr (cents only when
+    present, or always with `exact`, as emails write them: "$50,000.00")."""
     if cents is None:
         return "—"
     cents = int(cents)
     amount = Decimal(cents) / 100
     locale = get_locale() or Locale.parse("en")
-    if cents % 100:
+    if cents % 100 or exact:
         text = format_currency(amount, "USD", locale=locale)
     else:
         text = format_currency(amount, "USD", format=_whole_pattern(locale), currency_digits=False, locale=locale)
@@ -150,9 +169,11 @@ def setup(app) -> None:
 
     @app.post("/language/<code>")
     def set_language(code: str):
-        """Remember the reader's language in a cookie and go back to the page they were on."""
+        """Remember the reader's language in a cookie (and on their account) and go back to the page."""
         if code not in supported():
             abort(400, description=_("That language is not available."))
+        if current_user.is_authenticated:
+            accounts().set_locale(current_user, code, supported())
         response = redirect(_safe_next(request.form.get("next") or request.args.get("next")), code=303)
         response.set_cookie(LANG_COOKIE, code, max_age=LANG_COOKIE_MAX_AGE, samesite="Lax", httponly=True,
                             secure=bool(app.config.get("SESSION_COOKIE_SECURE")))

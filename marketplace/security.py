@@ -22,6 +22,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, render_template, request
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -101,7 +102,8 @@ def hit_bid_limit() -> int | None:
 
 def too_many_message(seconds: int) -> str:
     """The sentence every 429 carries."""
-    return f"Too many attempts. Wait {seconds} second{'s' if seconds != 1 else ''} and try again."
+    return ngettext("Too many attempts. Wait %(num)s second and try again.",
+                    "Too many attempts. Wait %(num)s seconds and try again.", seconds)
 
 
 def _retry_after() -> int:

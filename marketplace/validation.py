@@ -22,12 +22,14 @@ def cents(data: dict, name: str, required: bool = True, minimum: int = 1) -> int
     value = data.get(name)
     if value is None:
         if required:
-            raise BadRequest("missing_field", f"'{name}' is required (whole cents).")
+            raise BadRequest("missing_field", "'%(name)s' is required (whole cents).", name=name)
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest("invalid_amount", f"'{name}' must be a whole number of cents, e.g. 150000 for $1,500.")
+        raise BadRequest("invalid_amount", "'%(name)s' must be a whole number of cents, e.g. 150000 for $1,500.",
+                                           name=name)
     if value < minimum or value > MAX_CENTS:
-        raise BadRequest("invalid_amount", f"'{name}' must be between {minimum} and {MAX_CENTS} cents.")
+        raise BadRequest("invalid_amount", "'%(name)s' must be between %(minimum)s and %(max)s cents.",
+                                           name=name, minimum=minimum, max=MAX_CENTS)
     return value
 
 
@@ -38,7 +40,8 @@ def integer(data: dict, name: str, default: int | None = None, minimum: int = 0,
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise BadRequest("invalid_field", f"'{name}' must be a whole number from {minimum} to {maximum}.")
+        raise BadRequest("invalid_field", "'%(name)s' must be a whole number from %(minimum)s to %(maximum)s.",
+                                          name=name, minimum=minimum, maximum=maximum)
     return value
 
 
@@ -48,13 +51,14 @@ def timestamp(data: dict, name: str, default: datetime | None = None) -> datetim
     if value is None or value == "":
         return default
     if not isinstance(value, str):
-        raise BadRequest("invalid_time", f"'{name}' must be an ISO 8601 time, e.g. 2026-12-01T18:00:00Z.")
+        raise BadRequest("invalid_time", "'%(name)s' must be an ISO 8601 time, e.g. 2026-12-01T18:00:00Z.", name=name)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest("invalid_time", f"'{name}' must be an ISO 8601 time, e.g. 2026-12-01T18:00:00Z.") from None
+        raise BadRequest("invalid_time", "'%(name)s' must be an ISO 8601 time, e.g. 2026-12-01T18:00:00Z.",
+                                         name=name) from None
     if parsed.tzinfo is None:
-        raise BadRequest("invalid_time", f"'{name}' needs a timezone, e.g. a trailing Z for UTC.")
+        raise BadRequest("invalid_time", "'%(name)s' needs a timezone, e.g. a trailing Z for UTC.", name=name)
     return parsed.astimezone(UTC)
 
 
@@ -63,7 +67,8 @@ def choice(data: dict, name: str, options, default=None) -> str:
     value = data.get(name, default)
     allowed = [str(o) for o in options]
     if value not in allowed:
-        raise BadRequest("invalid_field", f"'{name}' must be one of: {', '.join(allowed)}.")
+        raise BadRequest("invalid_field", "'%(name)s' must be one of: %(choices)s.",
+                                          name=name, choices=', '.join(allowed))
     return value
 
 
@@ -75,7 +80,7 @@ def page_args(args) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise BadRequest("invalid_page", "'page' and 'per_page' must be whole numbers.") from None
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
-        raise BadRequest("invalid_page", f"'page' is 1 to {MAX_PAGE}; 'per_page' is 1 to 100.")
+        raise BadRequest("invalid_page", "'page' is 1 to %(max)s; 'per_page' is 1 to 100.", max=MAX_PAGE)
     return page, per_page
 
 

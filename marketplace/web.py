@@ -19,7 +19,7 @@ def _wants_json() -> bool:
 
 # Ids are 32-bit integer columns (PostgreSQL INTEGER); a larger id in a path names nothing.
 MAX_ID = 2**31 - 1
-NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."
+NUL_MESSAGE = "Text may not contain NUL (\\u0000) characters."  # translated where shown (same msgid as the page)
 
 
 def _has_nul(value) -> bool:
@@ -48,7 +48,7 @@ def setup(app) -> None:
         fields = [*request.args.values(), *request.form.values()]
         if any("\x00" in v for v in fields) or (request.is_json and _has_nul(request.get_json(silent=True))):
             if _wants_json():
-                return jsonify({"error": {"code": "invalid_text", "message": NUL_MESSAGE}}), 400
+                return jsonify({"error": {"code": "invalid_text", "message": _(NUL_MESSAGE)}}), 400
             return render_template("errors/error.html", code=400, plain=True,
                                    message=_("Text may not contain NUL (\\u0000) characters.")), 400
         return None
@@ -72,7 +72,7 @@ def setup(app) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc):
         if _wants_json():
-            return jsonify({"error": {"code": "csrf_failed", "message": "The CSRF token is missing or wrong."}}), 400
+            return jsonify({"error": {"code": "csrf_failed", "message": _("The CSRF token is missing or wrong.")}}), 400
         return render_template("errors/error.html", code=400,
                                message=_("Your form expired or came from another site. Go back, reload, and try again.")), 400
 
@@ -86,10 +86,9 @@ def setup(app) -> None:
     def _db_down(exc):
         app.logger.error("database unavailable: %s", exc.__class__.__name__)
         db.session.rollback()
-        message = "The marketplace is briefly unavailable; nothing was changed. Try again in a moment."
+        message = _("The marketplace is briefly unavailable; nothing was changed. Try again in a moment.")
         if _wants_json():
             return jsonify({"error": {"code": "unavailable", "message": message}}), 503
-        message = _("The marketplace is briefly unavailable; nothing was changed. Try again in a moment.")
         # The page must not ask the database who is signed in (it is the thing that is down):
         # Flask-Login's template context would load the user, so the request is anonymous now.
         g._login_user = app.login_manager.anonymous_user()
@@ -98,7 +97,7 @@ def setup(app) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        message = "Something went wrong on our side; nothing was changed. Try again."
+        message = _("Something went wrong on our side; nothing was changed. Try again.")
         if _wants_json():
             return jsonify({"error": {"code": "server_error", "message": message}}), 500
         return render_template("errors/error.html", code=500,

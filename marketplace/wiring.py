@@ -124,3 +124,10 @@ def watchlist():
     """Watchlists: the lots each user watches."""
     from .services.watchlist import WatchlistService
     return WatchlistService(db.session, clock(), listings())
+
+
+def watch_endings():
+    """The 'about to end' notices to watchers (worker)."""
+    from .services.watch_endings import WatchEndingService
+    return WatchEndingService(db.session, clock(), publisher(), listings(),
+                              current_app.config["WATCH_ENDING_NOTICE_MINUTES"])

@@ -1,5 +1,5 @@
-"""The worker loop: closes due lots, settles orders, reconciles with Stripe, sweeps inactive
-accounts and sends the email outbox."""
+"""The worker loop: closes due lots, tells watchers of lots about to end, settles orders, reconciles
+with Stripe, sweeps inactive accounts and sends the email outbox."""
 from __future__ import annotations
 
 import logging
@@ -33,6 +33,8 @@ class Worker:
             try:
                 closed = closing().close_due()
                 offers().expire_due()  # offers past their 48 hours, or on lots no longer for sale
+                from .wiring import watch_endings
+                watch_endings().notify_due()  # watchers of lots about to end, once per watch
                 if self.app.config.get("STRIPE_API_BASE") or self.app.config.get("STRIPE_SECRET_KEY"):
                     settlement().run_once()
                     self._reconcile()

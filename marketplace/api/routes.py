@@ -6,6 +6,7 @@ import hashlib
 import json
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from ..db import transaction
 from ..errors import BadRequest, Forbidden, ServiceError
 from ..extensions import csrf, db
+from ..i18n import current_language, supported
 from ..models import IdempotentResponse
 from ..validation import page_args, require_object
 from ..security import bid_limit, register_limit, signin_limit, signin_throttle, too_many_response
@@ -37,7 +39,7 @@ def _service_error(exc: ServiceError):
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(exc):
-    return error(400, "csrf_failed", "The CSRF token is missing or wrong; reload the page, or use a bearer token.")
+    return error(400, "csrf_failed", _("The CSRF token is missing or wrong; reload the page, or use a bearer token."))
 
 
 @bp.errorhandler(HTTPException)
@@ -72,7 +74,7 @@ def signed_in(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
-            return error(401, "not_signed_in", "Sign in, or send Authorization: Bearer <token>.")
+            return error(401, "not_signed_in", _("Sign in, or send Authorization: Bearer <token>."))
         return view(*args, **kwargs)
     return wrapper
 
@@ -102,7 +104,7 @@ def idempotent(view):
             IdempotentResponse.user_id == current_user.id, IdempotentResponse.key == key)).scalar_one_or_none()
         if seen is not None:
             if seen.request_fingerprint != fingerprint:
-                return error(422, "idempotency_key_reused", "This Idempotency-Key was used for a different request.")
+                return error(422, "idempotency_key_reused", _("This Idempotency-Key was used for a different request."))
             return jsonify(json.loads(seen.body_json)), seen.status_code
         response, status = view(*args, **kwargs)
         if status < 500:
@@ -118,7 +120,8 @@ def user_json(user) -> dict:
     """The public shape of the signed-in user."""
     return {"id": user.id, "email": user.email, "display_name": user.display_name, "alias": user.alias,
             "roles": user.roles, "has_payment_method": user.has_payment_method, "verified": user.verified,
-            "card": {"brand": user.card_brand, "last4": user.card_last4} if user.has_payment_method else None}
+            "card": {"brand": user.card_brand, "last4": user.card_last4} if user.has_payment_method else None,
+            "locale": user.locale}
 
 
 @bp.post("/users")
@@ -126,7 +129,8 @@ def user_json(user) -> dict:
 def create_user():
     """Register."""
     data = body()
-    user = accounts().register(data.get("email"), data.get("password"), data.get("display_name"))
+    user = accounts().register(data.get("email"), data.get("password"), data.get("display_name"),
+                               locale=current_language())
     return jsonify({"id": user.id, "email": user.email, "display_name": user.display_name,
                     "alias": user.alias}), 201
 
@@ -143,7 +147,7 @@ def create_token():
     user = accounts().authenticate(data.get("email"), data.get("password"))
     if user is None:
         throttle.failed(data.get("email"))
-        return error(401, "invalid_credentials", "Wrong email or password.")
+        return error(401, "invalid_credentials", _("Wrong email or password."))
     throttle.succeeded(data.get("email"))
     from ..wiring import release
     release().record_sign_in(user)  # signing in is activity: it keeps handles in grace
@@ -155,6 +159,15 @@ def create_token():
 def me():
     """Who am I."""
     return jsonify(user_json(current_user))
+
+
+@bp.patch("/me")
+@signed_in
+def update_me():
+    """Change my settings: `locale`, the language of my emails (and of pages without a cookie)."""
+    # Missing or not one of ours, it is refused alike: 400 unsupported_language naming the choices.
+    user = accounts().set_locale(current_user, body().get("locale"), supported())
+    return jsonify(user_json(user))
 
 
 @bp.post("/me/payment-method")

@@ -3,9 +3,11 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ServiceError
+from ..i18n import current_language, supported
 from ..security import register_limit, signin_limit, signin_throttle, too_many_response
 from ..wiring import accounts, release
 from . import bp
@@ -37,7 +39,11 @@ def login():
             form.password.errors.append(_("Wrong email or password."))
         else:
             throttle.succeeded(form.email.data)
+            language = current_language()  # this request's, before the user's own can count
             login_user(user, remember=True)
+            # A first sign-in since languages were remembered: the language in use now is theirs.
+            accounts().set_locale(user, language, supported(), only_if_unset=True)
+            refresh()  # without a cookie their stored language applies from this response on
             release().record_sign_in(user)  # signing in is activity: it keeps handles in grace
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")))
@@ -53,7 +59,8 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts().register(form.email.data, form.password.data, form.display_name.data)
+            user = accounts().register(form.email.data, form.password.data, form.display_name.data,
+                                       locale=current_language())
         except ServiceError as exc:
             form.email.errors.append(exc.message)
         else:

@@ -7,6 +7,8 @@ from flask_login import current_user
 from flask_socketio import emit, join_room, leave_room
 from sqlalchemy import select
 
+from flask_babel import gettext as _
+
 from ..clock import iso
 from ..errors import ServiceError
 from ..extensions import db, socketio
@@ -61,10 +63,10 @@ def on_watch(data):
     """
     lot_id = _lot_id(data)
     if lot_id is None:
-        return _refuse("invalid_lot", "Send {lot_id: <number>} to watch a lot.")
+        return _refuse("invalid_lot", _("Send {lot_id: <number>} to watch a lot."))
     since = data.get("since_seq")
     if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
-        return _refuse("invalid_seq", "since_seq must be a whole number.", lot_id)
+        return _refuse("invalid_seq", _("since_seq must be a whole number."), lot_id)
     try:
         listings().get_for(lot_id, current_user)
         # Join first, then read: an event in between arrives twice at worst, and clients drop
@@ -90,7 +92,7 @@ def on_unwatch(data):
     """A client stops watching a lot. Sender: any client; nothing is broadcast."""
     lot_id = _lot_id(data)
     if lot_id is None:
-        return _refuse("invalid_lot", "Send {lot_id: <number>} to stop watching a lot.")
+        return _refuse("invalid_lot", _("Send {lot_id: <number>} to stop watching a lot."))
     leave_room(lot_room(lot_id))
     return {"ok": True}
 
@@ -103,21 +105,21 @@ def on_bid(data):
     the outbid leader privately (`outbid`), and the sender (ack, or `error`).
     """
     if not current_user.is_authenticated:
-        return _refuse("not_signed_in", "Sign in to bid.")
+        return _refuse("not_signed_in", _("Sign in to bid."))
     lot_id = _lot_id(data)
     if lot_id is None:
-        return _refuse("invalid_lot", "Send {lot_id, max_amount_cents, key} to bid.")
+        return _refuse("invalid_lot", _("Send {lot_id, max_amount_cents, key} to bid."))
     wait = hit_bid_limit()  # the same per-bidder bucket as the HTTP bid routes
     if wait:
         return _refuse("rate_limited", too_many_message(wait), lot_id, retry_after_seconds=wait)
     try:
         result = bidding().place(current_user, lot_id, data.get("max_amount_cents"), data.get("key"))
     except ServiceError as exc:
-        refused = _refuse(exc.code, exc.message, lot_id)
+        refused = _refuse(exc.code, exc.message, lot_id, **({"details": exc.details} if exc.details else {}))
         if getattr(exc, "action_url", None):
             refused["error"]["action_url"] = exc.action_url
         return refused
     except Exception:  # noqa: BLE001 - a socket handler must answer, never drop the event
         current_app.logger.exception("bid on lot %s failed", lot_id)
-        return _refuse("server_error", "Your bid could not be placed; nothing was charged. Try again.", lot_id)
+        return _refuse("server_error", _("Your bid could not be placed; nothing was charged. Try again."), lot_id)
     return {"ok": True, **result.to_dict()}

@@ -78,8 +78,8 @@ def confirm(lot_id: int):
         abort(404)
     try:
         if not form.validate_on_submit():
-            raise ServiceError("invalid_offer", " ".join(e for errors in form.errors.values() for e in errors)
-                               or _("Enter an amount."), 400)
+            problems = " ".join(e for errors in form.errors.values() for e in errors) or _("Enter an amount.")
+            raise ServiceError("invalid_offer", problems, 400)
         amount = dollars_to_cents(form.amount.data)
     except ServiceError as exc:
         return _refused(exc, lot_id)
@@ -137,8 +137,8 @@ def counter(offer_id: int):
     form = CounterForm()
     try:
         if not form.validate_on_submit():
-            raise ServiceError("invalid_offer", " ".join(e for errors in form.errors.values() for e in errors)
-                               or _("Enter an amount."), 400)
+            problems = " ".join(e for errors in form.errors.values() for e in errors) or _("Enter an amount.")
+            raise ServiceError("invalid_offer", problems, 400)
         made = offers().counter(current_user, offer_id, dollars_to_cents(form.amount.data), form.message.data or None)
     except ServiceError as exc:
         return _refused(exc)

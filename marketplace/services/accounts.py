@@ -36,7 +36,7 @@ def normalise_email(raw: object) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise BadRequest("invalid_email", f"Enter a valid email address ({exc}).") from None
+        raise BadRequest("invalid_email", "Enter a valid email address (%(detail)s).", detail=exc) from None
     return result.normalized.lower()
 
 
@@ -63,12 +63,12 @@ class AccountService:
         return "Bidder" + secrets.token_hex(4)
 
     def register(self, email: object, password: object, display_name: object,
-                 roles: tuple[str, ...] = (Role.BUYER,)) -> User:
-        """Create a user, refusing bad input and taken emails."""
+                 roles: tuple[str, ...] = (Role.BUYER,), locale: str | None = None) -> User:
+        """Create a user, refusing bad input and taken emails; `locale` is the language their emails use."""
         email = normalise_email(email)
         if not isinstance(password, str) or not (MIN_PASSWORD <= len(password) <= MAX_PASSWORD):
             raise BadRequest("invalid_password",
-                             f"Choose a password of {MIN_PASSWORD} to {MAX_PASSWORD} characters.")
+                             "Choose a password of %(min)s to %(max)s characters.", min=MIN_PASSWORD, max=MAX_PASSWORD)
         if not isinstance(display_name, str) or not (1 <= len(display_name.strip()) <= 80):
             raise BadRequest("invalid_display_name", "Give a display name of 1 to 80 characters.")
         password_hash = _hasher.hash(password)  # slow on purpose: done before the transaction
@@ -79,7 +79,7 @@ class AccountService:
                     raise taken
                 user = User(email=email, password_hash=password_hash, display_name=display_name.strip(),
                             alias=self._new_alias(), roles_csv=",".join(sorted(str(r) for r in roles)),
-                            created_at=self.clock.now())
+                            created_at=self.clock.now(), locale=locale)
                 self.session.add(user)
         except IntegrityError:
             # Two registrations of one email at once: the unique index decides, the loser is told.
@@ -98,6 +98,18 @@ class AccountService:
         except (VerificationError, InvalidHashError):
             return None
         return user
+
+    def set_locale(self, user: User, code: object, languages: list[str], only_if_unset: bool = False) -> User:
+        """Remember the user's language (their emails and, without a cookie, their pages use it)."""
+        if not isinstance(code, str) or code not in languages:
+            raise BadRequest("unsupported_language", "Choose one of these languages: %(codes)s.",
+                             codes=", ".join(languages))
+        row = self.session.get(User, user.id)  # the session's own row, whoever `user` came from
+        if row.locale == code or (only_if_unset and row.locale):
+            return row
+        with transaction():
+            row.locale = code
+        return row
 
     def issue_token(self, user: User) -> str:
         """Create an API token; only its hash is kept, so it is shown once."""

@@ -42,19 +42,19 @@ class BackorderService:
         with transaction():
             info = DatabaseRegistry(self.session).lookup(name)
             if info is None:
-                raise NotFound("unknown_handle", f"@{name} is not in the registry.")
+                raise NotFound("unknown_handle", "@%(handle)s is not in the registry.", handle=name)
             listed = self.session.execute(holding_lots().where(Listing.handle_id == info.id).limit(1)).first()
             if listed:
-                raise Conflict("handle_listed", f"@{info.display} is already on sale (lot #{listed[0]}); "
-                                                "bid or buy there instead.")
+                raise Conflict("handle_listed", "@%(handle)s is already on sale (lot #%(lot)s); bid or buy there "
+                                                "instead.", handle=info.display, lot=listed[0])
             if info.released:
-                raise Conflict("handle_released", f"@{info.display} is already released; only handles not "
-                                                  "yet released can be backordered.")
+                raise Conflict("handle_released", "@%(handle)s is already released; only handles not yet released "
+                                                  "can be backordered.", handle=info.display)
             if info.protected or is_protected_name(self.session, info.name):
-                raise ServiceError("protected_handle", f"@{info.display} is protected; it never goes to "
-                                                       "auction, so it cannot be backordered.", 422)
+                raise ServiceError("protected_handle", "@%(handle)s is protected; it never goes to auction, so it "
+                                                       "cannot be backordered.", 422, handle=info.display)
             if info.owner_user_id == user.id:
-                raise Conflict("own_handle", f"@{info.display} is already yours.")
+                raise Conflict("own_handle", "@%(handle)s is already yours.", handle=info.display)
             existing = self.session.execute(select(Backorder).where(
                 Backorder.user_id == user.id, Backorder.handle_name == info.name)).scalar_one_or_none()
             if existing is not None:
@@ -66,7 +66,8 @@ class BackorderService:
                 self.session.flush()
             except IntegrityError:
                 # The same user's double click: the unique constraint decides; answer with the first.
-                raise Conflict("already_backordered", f"You already backordered @{info.display}.") from None
+                raise Conflict("already_backordered", "You already backordered @%(handle)s.",
+                                                      handle=info.display) from None
         return backorder, True
 
     def mine(self, user: User, page: int = 1, per_page: int = 50) -> dict:
@@ -86,6 +87,6 @@ class BackorderService:
             if backorder is None or backorder.user_id != user.id:
                 raise NotFound("backorder_not_found", "There is no such backorder.")
             if backorder.notified_at is not None:
-                raise Conflict("handle_released", f"@{backorder.handle_display} is already released; "
-                                                  "the backorder can no longer be cancelled.")
+                raise Conflict("handle_released", "@%(handle)s is already released; the backorder can no longer be "
+                                                  "cancelled.", handle=backorder.handle_display)
             self.session.delete(backorder)

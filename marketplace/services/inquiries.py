@@ -31,7 +31,7 @@ from .. import validation as v
 from ..audit import audit
 from ..clock import iso
 from ..db import lock_for_update, transaction
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
+from ..errors import N_, BadRequest, Conflict, Forbidden, NotFound, ServiceError
 from ..models import (
     Eligibility,
     Handle,
@@ -81,7 +81,7 @@ def parse_handle_list(raw: object) -> list[tuple[str, str]]:
         raise BadRequest("invalid_handles", "Send the handles as text (one per line, or separated by commas) "
                                             "or as a list of strings.")
     if len(raw) > MAX_PASTED:
-        raise BadRequest("too_many_handles", f"Ask about at most {MAX_HANDLES} handles at once.")
+        raise BadRequest("too_many_handles", "Ask about at most %(max)s handles at once.", max=MAX_HANDLES)
     found: dict[str, str] = {}
     bad: list[str] = []
     for token in SEPARATORS.split(raw):
@@ -97,13 +97,13 @@ def parse_handle_list(raw: object) -> list[tuple[str, str]]:
         found.setdefault(key, display)
     if bad:
         listed = ", ".join(f"“{b}”" for b in bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        raise BadRequest("invalid_handles", f"These are not handles: {listed}. A handle is 1 to 15 characters: "
-                                            "letters A–Z, digits 0–9 and underscores only.")
+        raise BadRequest("invalid_handles", "These are not handles: %(listed)s. A handle is 1 to 15 characters: "
+                                            "letters A–Z, digits 0–9 and underscores only.", listed=listed)
     if not found:
         raise BadRequest("handles_required", "Name at least one handle.")
     if len(found) > MAX_HANDLES:
-        raise BadRequest("too_many_handles", f"Ask about at most {MAX_HANDLES} handles at once "
-                                             f"({len(found)} were given).")
+        raise BadRequest("too_many_handles", "Ask about at most %(max)s handles at once (%(count)s were given).",
+                                             max=MAX_HANDLES, count=len(found))
     return list(found.items())
 
 
@@ -113,7 +113,8 @@ def parse_reason(raw: object) -> str:
         raise BadRequest("reason_required", "Say why your organisation wants these handles.")
     reason = raw.strip()
     if len(reason) > MAX_REASON:
-        raise BadRequest("reason_too_long", f"The reason is at most {MAX_REASON} characters ({len(reason)} given).")
+        raise BadRequest("reason_too_long", "The reason is at most %(max)s characters (%(count)s given).",
+                                            max=MAX_REASON, count=len(reason))
     return reason
 
 
@@ -332,10 +333,11 @@ class InquiryService:
         status = v.choice(data, "status", [InquiryItemStatus.RELEASABLE.value, InquiryItemStatus.UNAVAILABLE.value])
         note = data.get("note")
         if not isinstance(note, str) or not note.strip():
-            raise BadRequest("note_required", "Give a note: the organisation reads it, and it is kept in the audit log.")
+            raise BadRequest("note_required", "Give a note: the organisation reads it, and it is kept in the audit "
+                                              "log.")
         note = note.strip()
         if len(note) > MAX_NOTE:
-            raise BadRequest("note_too_long", f"The note is at most {MAX_NOTE} characters.")
+            raise BadRequest("note_too_long", "The note is at most %(max)s characters.", max=MAX_NOTE)
         price = v.cents(data, "price_cents", required=status == InquiryItemStatus.RELEASABLE)
         publisher = self.publishers()
         with transaction(publisher):
@@ -345,7 +347,8 @@ class InquiryService:
             if item is None:
                 raise NotFound("item_not_found", "This inquiry has no such handle.")
             if item.accepted_at is not None:
-                raise Conflict("already_accepted", f"@{item.handle_display} was accepted; its answer can no longer change.")
+                raise Conflict("already_accepted", "@%(handle)s was accepted; its answer can no longer change.",
+                                                   handle=item.handle_display)
             now = self.clock.now()
             before = {"status": item.status, "list_cents": item.list_cents, "note": item.note}
             answer = {"status": status, "note": note}
@@ -394,7 +397,7 @@ class InquiryService:
         if not isinstance(raw, list) or not raw:
             raise BadRequest("item_ids_required", "Pick at least one handle of the quote (item_ids: a list of ids).")
         if len(raw) > MAX_HANDLES or any(isinstance(i, bool) or not isinstance(i, int) or i < 1 for i in raw):
-            raise BadRequest("invalid_item_ids", f"item_ids must be 1 to {MAX_HANDLES} whole-number ids.")
+            raise BadRequest("invalid_item_ids", "item_ids must be 1 to %(max)s whole-number ids.", max=MAX_HANDLES)
         return list(dict.fromkeys(raw))
 
     def accept(self, user: User, inquiry_id: object, raw_item_ids: object) -> dict:
@@ -410,12 +413,12 @@ class InquiryService:
         items = {i.id: i for i in inquiry.items}
         unknown = [i for i in ids if i not in items]
         if unknown:
-            raise NotFound("item_not_found", f"This inquiry has no handle with id {unknown[0]}.")
+            raise NotFound("item_not_found", "This inquiry has no handle with id %(item_id)s.", item_id=unknown[0])
         wrong = [items[i] for i in ids if items[i].accepted_at is None and items[i].status != InquiryItemStatus.RELEASABLE]
         if wrong:
             names = ", ".join(f"@{i.handle_display} ({i.status})" for i in wrong)
-            raise Conflict("not_releasable", f"Only quoted (releasable) handles can be accepted: {names}. "
-                                             "Available handles are bought on their lot page.")
+            raise Conflict("not_releasable", "Only quoted (releasable) handles can be accepted: %(names)s. "
+                                             "Available handles are bought on their lot page.", names=names)
         if any(items[i].accepted_at is None for i in ids) and not user.has_payment_method:
             raise PaymentRequired("payment_method_required", "Save a card before accepting a quote.", "/account/card")
         self.session.rollback()
@@ -431,7 +434,8 @@ class InquiryService:
             if new:
                 fresh.append(order_id)
         if not accepted:
-            raise Conflict(refused[0]["code"], " ".join(r["message"] for r in refused))
+            reasons = " ".join(r["message"] for r in refused)  # each already in the reader's language
+            raise Conflict(refused[0]["code"], reasons)
         if fresh and self.settlement is not None:
             service = self.settlement()
             for order_id in fresh:
@@ -442,20 +446,21 @@ class InquiryService:
                 "refused": refused}
 
     def _stale(self, item: InquiryItem, handle: Handle | None, user: User, now: datetime) -> str | None:
-        """Why the quoted handle can no longer be had at this answer (None: it still can)."""
+        """Why the quoted handle can no longer be had at this answer, a message template with
+        %(handle)s (None: it still can)."""
         if handle is None:
-            return "is no longer in the registry."
+            return N_("@%(handle)s is no longer in the registry. Ask again for a fresh answer.")
         if self._held_by_a_lot(handle):
-            return "was sold, or put on sale, meanwhile."
+            return N_("@%(handle)s was sold, or put on sale, meanwhile. Ask again for a fresh answer.")
         protected = handle.protected or handle.held_back_at is not None or is_protected_name(self.session, handle.name)
         if protected and item.answered_by_id is None:
-            return "is now a protected name: admins decide."
+            return N_("@%(handle)s is now a protected name: admins decide. Ask again for a fresh answer.")
         if handle.account_id is None:
             if handle.held_until is not None and handle.held_until > now and handle.held_for_user_id != user.id:
-                return "is held for its previous owner."
+                return N_("@%(handle)s is held for its previous owner. Ask again for a fresh answer.")
             return None
         if not may_release(self.session, handle.account_id, now, self.policy):
-            return "is in active use again."
+            return N_("@%(handle)s is in active use again. Ask again for a fresh answer.")
         return None
 
     def _accept_item(self, user: User, item_id: int) -> tuple[int, bool]:
@@ -467,13 +472,13 @@ class InquiryService:
             if item.accepted_at is not None:
                 return item.order_id, False
             if item.status != InquiryItemStatus.RELEASABLE or item.price_cents is None:
-                raise Conflict("not_releasable", f"@{item.handle_display} is not quoted.")
+                raise Conflict("not_releasable", "@%(handle)s is not quoted.", handle=item.handle_display)
             now = self.clock.now()
             handle = self.session.execute(lock_for_update(
                 select(Handle).where(Handle.name == item.handle_name))).scalar_one_or_none()
             why = self._stale(item, handle, user, now)
             if why is not None:
-                raise Conflict("quote_stale", f"@{item.handle_display} {why} Ask again for a fresh answer.")
+                raise Conflict("quote_stale", why, handle=item.handle_display)
             account_id = handle.account_id
             if account_id is not None:
                 release_handle(self.session, handle, now)  # into the platform's custody

@@ -103,11 +103,12 @@ class ListingService:
         and `total_capped` is true (counting a million matches costs a full scan on every page).
         """
         if status is not None and status not in STATUSES:
-            raise ServiceError("invalid_field", f"'status' must be one of: {', '.join(STATUSES)}.", 400)
+            raise ServiceError("invalid_field", "'status' must be one of: %(choices)s.",
+                                                400, choices=', '.join(STATUSES))
         if kind is not None and kind not in [k.value for k in ListingKind]:
             raise ServiceError("invalid_field", "'kind' must be one of: auction, fixed, dutch.", 400)
         if sort not in SORTS:
-            raise ServiceError("invalid_field", f"'sort' must be one of: {', '.join(SORTS)}.", 400)
+            raise ServiceError("invalid_field", "'sort' must be one of: %(choices)s.", 400, choices=', '.join(SORTS))
         query = self.catalog_query(status, kind, q)
         order = self.sort_order(sort)
         offset = (page - 1) * per_page
@@ -231,25 +232,26 @@ class ListingService:
         own linked account by a seller; never while another lot holds it."""
         handle = DatabaseRegistry(self.session).lookup(name)
         if handle is None:
-            raise NotFound("unknown_handle", f"@{name} is not in the registry.")
+            raise NotFound("unknown_handle", "@%(handle)s is not in the registry.", handle=name)
         if seller is None:
             if not handle.released:
-                raise Conflict("handle_not_released", f"@{handle.display} still belongs to an account; "
-                                                      "only released handles can be listed.")
+                raise Conflict("handle_not_released", "@%(handle)s still belongs to an account; only released "
+                                                      "handles can be listed.", handle=handle.display)
             if handle.held_until is not None and handle.held_until > now:
-                raise Conflict("handle_held", f"@{handle.display} is held for its previous owner until "
-                                              f"{handle.held_until:%Y-%m-%d}.")
+                raise Conflict("handle_held", "@%(handle)s is held for its previous owner until %(until)s.",
+                                              handle=handle.display, until=handle.held_until.date())
         elif handle.released or handle.owner_user_id != seller.id:
-            raise Forbidden("not_your_handle", f"@{handle.display} is not in an account linked to you. "
-                                               "Prove you hold it first (Sell → Link a handle).")
+            raise Forbidden("not_your_handle", "@%(handle)s is not in an account linked to you. "
+                                               "Prove you hold it first (Sell → Link a handle).", handle=handle.display)
         protected = handle.protected or handle.held_back or self.session.execute(
             select(ProtectedName.id).where(ProtectedName.name == handle.name)).first() is not None
         if protected and (seller is not None or eligibility != Eligibility.ORGANISATIONS):
-            raise ServiceError("protected_handle", f"@{handle.display} is protected: it may be offered "
-                                                   "to verified organisations only, by the platform.", 422)
+            raise ServiceError("protected_handle", "@%(handle)s is protected: it may be offered to verified "
+                                                   "organisations only, by the platform.", 422, handle=handle.display)
         busy = self.session.execute(holding_lots().where(Listing.handle_id == handle.id).limit(1)).first()
         if busy:
-            raise Conflict("handle_listed", f"@{handle.display} already has a lot (#{busy[0]}).")
+            raise Conflict("handle_listed", "@%(handle)s already has a lot (#%(lot)s).",
+                                            handle=handle.display, lot=busy[0])
         return handle
 
     def build(self, handle: HandleInfo, fields: dict) -> Listing:
@@ -267,7 +269,8 @@ class ListingService:
         editable = {"reserve_cents", "buy_now_price_cents", "ends_at"}
         unknown = set(data) - editable
         if unknown:
-            raise ServiceError("invalid_field", f"These fields cannot be edited: {', '.join(sorted(unknown))}.", 400)
+            raise ServiceError("invalid_field", "These fields cannot be edited: %(fields)s.",
+                                                400, fields=', '.join(sorted(unknown)))
         with transaction(self.publisher):
             listing = self.session.execute(
                 lock_for_update(select(Listing).where(Listing.id == self.get(lot_id).id))).scalar_one()

@@ -11,32 +11,39 @@ import auctions
 from auctions import Auction, DutchLot, FixedPriceLot, LotStatus, Proxy
 
 from ..clock import iso
-from ..errors import Forbidden
+from ..errors import N_, Forbidden
 from ..models import Eligibility, Listing, ListingKind, LotEvent, ProxyBid, User
 from .organisations import standing_problem
 
 # A winner who does not pay gets a strike; at this many, they may no longer bid or buy.
 MAX_STRIKES = 3
+# The refusals of check_may_take_part, whole sentences per verb so each translates as one.
+OWN_LOT = {"bid on": N_("You cannot bid on your own lot."), "buy": N_("You cannot buy your own lot."),
+           "make an offer on": N_("You cannot make an offer on your own lot.")}
+LINKED_TO_SELLER = {"bid on": N_("Accounts linked to the seller cannot bid on this lot."),
+                    "buy": N_("Accounts linked to the seller cannot buy this lot."),
+                    "make an offer on": N_("Accounts linked to the seller cannot make an offer on this lot.")}
 
 
 def check_may_take_part(session, user: User, listing: Listing, now: datetime, verb: str = "bid on") -> None:
     """Refuse sellers (and accounts linked to them), buyers outside the lot's audience, and
     buyers suspended for unpaid wins: they may not bid on, or buy, this lot."""
     if user.strikes >= MAX_STRIKES:
-        raise Forbidden("buyer_suspended", f"Your account may no longer bid or buy: {user.strikes} won lots "
-                                           "went unpaid. Contact support to appeal.")
+        raise Forbidden("buyer_suspended", "Your account may no longer bid or buy: %(strikes)s won lots went "
+                                           "unpaid. Contact support to appeal.", strikes=user.strikes)
     if listing.seller_id is not None:
         if user.id == listing.seller_id:
-            raise Forbidden("seller_cannot_bid", f"You cannot {verb} your own lot.")
+            raise Forbidden("seller_cannot_bid", OWN_LOT[verb])
         seller = session.get(User, listing.seller_id)
         if seller and seller.linked_group and seller.linked_group == user.linked_group:
-            raise Forbidden("seller_cannot_bid", f"Accounts linked to the seller cannot {verb} this lot.")
+            raise Forbidden("seller_cannot_bid", LINKED_TO_SELLER[verb])
     if listing.eligibility == Eligibility.VERIFIED and not user.verified:
         raise Forbidden("not_eligible", "This lot is open to verified buyers only.")
     if listing.eligibility == Eligibility.ORGANISATIONS:
         problem = standing_problem(session, user, now)
         if problem is not None:
-            raise Forbidden("not_eligible", f"This lot is open to verified organisations only. {problem.message}")
+            raise Forbidden("not_eligible", "This lot is open to verified organisations only. %(reason)s",
+                                            reason=problem.message)
     if listing.eligibility == Eligibility.BACKORDERERS:
         from ..models import Backorder
         if session.execute(select(Backorder.id).where(Backorder.user_id == user.id,

@@ -10,12 +10,12 @@ import json
 import re
 from datetime import UTC, datetime
 
+from babel.dates import format_datetime
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from sqlalchemy import func, select, update
 
-from auctions import format_usd
-
+from ..i18n import supported, usd
 from ..models import EmailMessage, Listing, Notification, User
 
 # Every kind a notice may have; the browser listens for these to keep the unread badge current.
@@ -23,11 +23,11 @@ KINDS = ("won", "outbid", "payment_taken", "payment_needed", "payment_failed", "
          "second_chance_offer", "handle_transferred", "refunded", "lot_sold", "payout_sent",
          "release_warning", "release_reminder", "backorder_released",
          "offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired",
-         "inquiry_answered", "organisation_verified", "organisation_rejected")
+         "inquiry_answered", "organisation_verified", "organisation_rejected", "lot_ending")
 # Too chatty for email: an active auction can outbid someone every few seconds.
 NOT_EMAILED = frozenset({"outbid"})
 # Notices link to their order's page when they name one; these are about the bidding, so the lot.
-LOT_KINDS = frozenset({"outbid"})
+LOT_KINDS = frozenset({"outbid", "lot_ending"})
 # Offer notices lead to the offers page until an accepted one has its order.
 OFFER_KINDS = frozenset({"offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired"})
 
@@ -68,10 +68,27 @@ def notify(session, publisher, user_id: int, kind: str, now, **payload) -> Notif
 
 
 def render_email(kind: str, payload: dict, user: User | None = None) -> tuple[str, str]:
-    """The subject and plain-text body of a notice's email, from templates/email/<kind>.txt.
+    """The subject and plain-text body of a notice's email, in the recipient's language.
 
-    The template's first line is `Subject: ...`; the rest is the body. Amounts are formatted with
-    the engine's `format_usd`, links are absolute under the PUBLIC_URL setting.
+    Whatever language the request that caused it was in (another bidder's, say), or none at all
+    (the worker): the user's stored `locale`, else the default language.
+    """
+    with force_locale(email_locale(user)):
+        return _render_email(kind, payload, user)
+
+
+def email_locale(user: User | None) -> str:
+    """The language a user's emails are written in: their stored one, else the default."""
+    if user is not None and user.locale in supported():
+        return user.locale
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+
+
+def _render_email(kind: str, payload: dict, user: User | None) -> tuple[str, str]:
+    """Render templates/email/<kind>.txt in the active locale: subject and plain-text body.
+
+    The template's first line is `Subject: ...`; the rest is the body. Amounts are written with
+    their cents, in the locale's way; links are absolute under the PUBLIC_URL setting.
     """
     public_url = current_app.config.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
     path = notice_path(kind, payload)
@@ -81,18 +98,16 @@ def render_email(kind: str, payload: dict, user: User | None = None) -> tuple[st
         user=user,
         name=user.display_name if user is not None else "",
         handle=payload.get("handle") or "",
-        amount=format_usd(payload["amount_cents"]) if payload.get("amount_cents") is not None else "",
+        amount=usd(payload["amount_cents"], exact=True) if payload.get("amount_cents") is not None else "",
         pay_by_text=_deadline(payload.get("pay_by") or payload.get("expires_at")),
+        ends_at_text=_deadline(payload.get("ends_at")),
         link=public_url + path if path else public_url,
         notices_link=public_url + "/account/notifications",
         public_url=public_url,
     )
     # A kind without its own template still tells the user something rather than failing the use case.
     template = current_app.jinja_env.select_template([f"email/{kind}.txt", "email/_notice.txt"])
-    # Users have no stored language yet, so every email is English, whatever language the request
-    # that caused it (another bidder's, say) was in.
-    with force_locale("en"):
-        text = template.render(context)
+    text = template.render(context)
     first, _, rest = text.partition("\n")
     if not first.startswith("Subject:"):
         raise ValueError(f"email/{kind}.txt must start with a 'Subject:' line")
@@ -102,7 +117,8 @@ def render_email(kind: str, payload: dict, user: User | None = None) -> tuple[st
 
 
 def _deadline(value: str | None) -> str:
-    """An ISO time from a payload as mail text: "3 Jun 2026, 12:00 UTC" (empty when absent)."""
+    """An ISO time from a payload as mail text in the active locale: "3 Jun 2026, 12:00 UTC" en,
+    "3 juin 2026, 12:00 UTC" fr (empty when absent)."""
     if not value:
         return ""
     try:
@@ -111,8 +127,7 @@ def _deadline(value: str | None) -> str:
         return str(value)
     if moment.tzinfo is None:
         return str(value)
-    moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+    return format_datetime(moment, "d MMM y, HH:mm", tzinfo=UTC, locale=get_locale() or "en") + " UTC"
 
 
 class NoticeService:

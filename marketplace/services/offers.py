@@ -17,7 +17,7 @@ from auctions.offers import Negotiation, OfferDeclined, OfferExpired, OfferMade,
 
 from ..clock import iso
 from ..db import lock_for_update, transaction
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError, from_rule
 from ..models import Listing, ListingKind, Offer, OfferStatus, Order, OrderStatus, User
 from .lots import aliases, check_may_take_part, fixed_of
 from .notices import notify
@@ -50,7 +50,7 @@ REASON_NO_OFFERS = "The seller no longer takes offers on this lot."
 
 def refused(violation: RuleViolation) -> ServiceError:
     """An engine refusal as a service error with its status."""
-    return ServiceError(violation.code, violation.message, RULE_STATUS.get(violation.code, 422))
+    return from_rule(violation, RULE_STATUS)
 
 
 def offer_for(session, user: User, offer_id: object) -> Offer:
@@ -205,7 +205,8 @@ class OfferService:
         except RuleViolation as exc:
             raise refused(exc) from None
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH):
-            raise BadRequest("invalid_key", f"The idempotency key must be text of 1 to {MAX_KEY_LENGTH} characters.")
+            raise BadRequest("invalid_key", "The idempotency key must be text of 1 to %(max)s characters.",
+                                            max=MAX_KEY_LENGTH)
         with transaction(self.publisher):
             listing = self._locked_lot(lot_id)
             now = self.clock.now()

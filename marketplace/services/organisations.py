@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from ..audit import audit
 from ..clock import iso
 from ..db import lock_for_update, transaction
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError
+from ..errors import N_, BadRequest, Conflict, Forbidden, NotFound, ServiceError
 from ..models import Organisation, PaymentRecord, SubscriptionStatus, User
 from ..payments.gateway import ORG_PRICE_CENTS, PaymentError
 from ..validation import require_object
@@ -93,14 +93,22 @@ def _from_unix(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if value is not None else None
 
 
-def _text(value: object, lengths: tuple[int, int], label: str) -> str:
-    """Text with its spaces collapsed, of a bounded length, or a 400 naming it."""
+# _text's refusals per field, whole sentences so each translates as one: (not text, wrong length).
+TEXT_REFUSALS = {
+    "name": (N_("The name must be text."), N_("The name must be %(low)s to %(high)s characters.")),
+    "reason": (N_("The reason must be text."), N_("The reason must be %(low)s to %(high)s characters.")),
+}
+
+
+def _text(value: object, lengths: tuple[int, int], field: str) -> str:
+    """Text with its spaces collapsed, of a bounded length, or a 400 naming the field."""
+    not_text, wrong_length = TEXT_REFUSALS[field]
     if not isinstance(value, str):
-        raise BadRequest("invalid_field", f"{label} must be text.")
+        raise BadRequest("invalid_field", not_text)
     value = " ".join(value.split())
     low, high = lengths
     if not low <= len(value) <= high:
-        raise BadRequest("invalid_field", f"{label} must be {low} to {high} characters.")
+        raise BadRequest("invalid_field", wrong_length, low=low, high=high)
     return value
 
 
@@ -109,7 +117,8 @@ def _website(value: object) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str) or len(value.strip()) > WEBSITE_LENGTH:
-        raise BadRequest("invalid_field", f"The website must be an address of at most {WEBSITE_LENGTH} characters.")
+        raise BadRequest("invalid_field", "The website must be an address of at most %(max)s characters.",
+                                          max=WEBSITE_LENGTH)
     value = value.strip()
     parsed = urlsplit(value if "://" in value else "https://" + value)
     if parsed.scheme not in ("http", "https") or not parsed.hostname or "." not in parsed.hostname \
@@ -168,7 +177,7 @@ class OrganisationService:
     def create(self, user: User, data: object) -> Organisation:
         """Create an organisation; the user becomes its owner and first member (pending an admin's check)."""
         data = require_object(data)
-        name = _text(data.get("name"), NAME_LENGTH, "The name")
+        name = _text(data.get("name"), NAME_LENGTH, "name")
         website = _website(data.get("website"))
         with transaction():
             fresh = self.session.execute(lock_for_update(select(User).where(User.id == user.id))).scalar_one()
@@ -348,7 +357,7 @@ class OrganisationService:
 
     def reject(self, admin: User, org_id: int, reason: object) -> Organisation:
         """An admin turns a pending organisation down, with a reason the owner reads (audited)."""
-        reason = _text(reason, REASON_LENGTH, "The reason")
+        reason = _text(reason, REASON_LENGTH, "reason")
         with transaction(self.publisher):
             org = self._for_admin(admin, org_id)
             if org.verified_at is not None:

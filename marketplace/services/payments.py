@@ -23,8 +23,8 @@ class PaymentRequired(ServiceError):
 
     status = 402
 
-    def __init__(self, code: str, message: str, action_url: str | None = None):
-        super().__init__(code, message)
+    def __init__(self, code: str, message: str, action_url: str | None = None, /, **params):
+        super().__init__(code, message, **params)
         self.action_url = action_url
 
     def to_dict(self) -> dict:
@@ -99,7 +99,7 @@ class CardService:
         try:
             card = self.gateway.attach_card(customer, payment_method_id, f"attach:{user.id}:{payment_method_id}")
         except PaymentError as exc:
-            raise ServiceError(exc.code, f"The card was refused: {exc.message}", 402) from None
+            raise ServiceError(exc.code, "The card was refused: %(reason)s", 402, reason=exc.message) from None
         return self._save(user, card)
 
 
@@ -150,8 +150,8 @@ class HoldService:
             if exc.code == "unavailable":
                 raise ServiceError("payments_unavailable", "Card authorisation is briefly unavailable; "
                                    "your bid was not placed. Try again in a moment.", 503) from None
-            raise PaymentRequired("card_declined", f"Your card was declined for {amount_cents // 100:,} USD; "
-                                  "use another card.", "/account/card") from None
+            raise PaymentRequired("card_declined", "Your card was declined for %(amount)s; use another card.",
+                                  "/account/card", amount_cents=amount_cents) from None
         with transaction():
             hold = self.session.get(CardHold, hold.id)
             hold.intent_id, hold.status, hold.updated_at = intent.id, HoldStatus.AUTHORIZED, self.clock.now()

@@ -60,9 +60,10 @@ class PurchaseService:
             try:
                 max_price_cents = auctions.check_amount(max_price_cents)
             except RuleViolation as exc:
-                raise BadRequest("invalid_amount", exc.message) from None
+                raise BadRequest("invalid_amount", exc.template, **exc.params) from None
         if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= MAX_KEY_LENGTH):
-            raise BadRequest("invalid_key", f"The idempotency key must be text of 1 to {MAX_KEY_LENGTH} characters.")
+            raise BadRequest("invalid_key", "The idempotency key must be text of 1 to %(max)s characters.",
+                                            max=MAX_KEY_LENGTH)
         if not user.has_payment_method:
             raise PaymentRequired("payment_method_required", "Save a card before buying.", "/account/card")
         with transaction(self.publisher):

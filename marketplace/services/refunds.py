@@ -55,7 +55,7 @@ class RefundService:
         if not reason:
             raise BadRequest("reason_required", "Give a reason for the refund; the buyer and the audit log see it.")
         if len(reason) > MAX_REASON_LENGTH:
-            raise BadRequest("reason_too_long", f"Keep the reason to {MAX_REASON_LENGTH} characters.")
+            raise BadRequest("reason_too_long", "Keep the reason to %(max)s characters.", max=MAX_REASON_LENGTH)
         order = self._claim(order_id, reason, actor)
         try:
             refund_id = self.gateway.refund(order.intent_id, order.amount_cents, refund_key(order.id))
@@ -68,7 +68,8 @@ class RefundService:
             if exc.code == "unavailable":
                 raise ServiceError("payments_unavailable", "Stripe could not be reached; nothing was refunded. "
                                    "Try again in a moment.", 503) from None
-            raise ServiceError("refund_failed", f"Stripe refused the refund: {exc.message}", 502) from None
+            raise ServiceError("refund_failed", "Stripe refused the refund: %(reason)s",
+                                                502, reason=exc.message) from None
         return self._finish(order.id, reason, actor, refund_id, reversal_id)
 
     # ---- steps ------------------------------------------------------------------------------
@@ -92,15 +93,17 @@ class RefundService:
             order = self._locked(order_id)
             entries = self._refund_records(order_id)
             if order.status == OrderStatus.REFUNDED or any(e.kind == "refunded" for e in entries):
-                raise Conflict("already_refunded", f"Order {order.id} has already been refunded; nothing was changed.")
+                raise Conflict("already_refunded", "Order %(order)s has already been refunded; nothing was changed.",
+                                                   order=order.id)
             if order.status not in REFUNDABLE or not order.intent_id:
-                raise Conflict("order_not_refundable", f"Order {order.id} is {order.status.replace('_', ' ')}: only "
-                               "paid, transferred or completed orders can be refunded. Nothing was charged to refund.")
+                raise Conflict("order_not_refundable", "Order %(order)s is %(state)s: only paid, transferred or "
+                                                       "completed orders can be refunded. Nothing was charged to "
+                                                       "refund.", order=order.id, state=order.status.replace('_', ' '))
             now = self.clock.now()
             last = entries[-1] if entries else None
             if last is not None and last.kind == "refund_requested" and last.at > now - CLAIM_TIMEOUT:
-                raise Conflict("refund_in_progress", f"A refund of order {order.id} is already under way; "
-                               "reload in a moment to see it.")
+                raise Conflict("refund_in_progress", "A refund of order %(order)s is already under way; reload in "
+                                                     "a moment to see it.", order=order.id)
             record(self.session, "refund_requested", order.amount_cents, now, order_id=order.id,
                    user_id=order.buyer_id, stripe_id=order.intent_id, idempotency_key=refund_key(order.id),
                    reason=reason, actor_id=getattr(actor, "id", None))

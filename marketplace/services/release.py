@@ -355,7 +355,7 @@ class ReleaseService:
         name, _ = parse_handle(raw)
         handle = self.session.execute(lock_for_update(select(Handle).where(Handle.name == name))).scalar_one_or_none()
         if handle is None:
-            raise NotFound("unknown_handle", f"@{name} is not in the registry.")
+            raise NotFound("unknown_handle", "@%(handle)s is not in the registry.", handle=name)
         return handle
 
     @staticmethod
@@ -376,7 +376,7 @@ class ReleaseService:
             now = self.clock.now()
             handle = self._handle(raw_handle)
             if handle.account_id is None:
-                raise Conflict("handle_released", f"@{handle.display} is already released.")
+                raise Conflict("handle_released", "@%(handle)s is already released.", handle=handle.display)
             account_id = handle.account_id
             state = release_handle(self.session, handle, now, bot=True)
             audit(self.session, now, admin, "release.bot", f"handle:{handle.name}",
@@ -394,7 +394,7 @@ class ReleaseService:
             now = self.clock.now()
             handle = self._handle(raw_handle)
             if handle.account_id is None:
-                raise Conflict("handle_released", f"@{handle.display} is already released.")
+                raise Conflict("handle_released", "@%(handle)s is already released.", handle=handle.display)
             account = self.session.get(PlatformAccount, handle.account_id)
             was_flagged = account.flagged_at is not None
             account.flagged_at = account.release_due_at = account.reminded_at = None
@@ -410,7 +410,7 @@ class ReleaseService:
             now = self.clock.now()
             handle = self._handle(raw_handle)
             if handle.account_id is not None:
-                raise Conflict("handle_not_released", f"@{handle.display} still belongs to an account.")
+                raise Conflict("handle_not_released", "@%(handle)s still belongs to an account.", handle=handle.display)
             if handle.held_back_at is None:
                 handle.held_back_at = now
             audit(self.session, now, admin, "release.hold_back", f"handle:{handle.name}", {"reason": reason})
@@ -423,7 +423,7 @@ class ReleaseService:
             now = self.clock.now()
             handle = self._handle(raw_handle)
             if handle.account_id is not None:
-                raise Conflict("handle_not_released", f"@{handle.display} still belongs to an account.")
+                raise Conflict("handle_not_released", "@%(handle)s still belongs to an account.", handle=handle.display)
             handle.held_back_at = None
             audit(self.session, now, admin, "release.return_to_pool", f"handle:{handle.name}", {"reason": reason})
         return {"handle": handle.display, "state": "released"}
@@ -447,7 +447,7 @@ class ReleaseService:
         reason = self._reason(reason)
         with transaction():
             if is_protected_name(self.session, name):
-                raise Conflict("already_protected", f"@{name} is already protected.")
+                raise Conflict("already_protected", "@%(handle)s is already protected.", handle=name)
             now = self.clock.now()
             row = ProtectedName(name=name, reason=reason[:200], added_by_id=admin.id, created_at=now)
             self.session.add(row)
@@ -462,7 +462,7 @@ class ReleaseService:
         with transaction():
             row = self.session.execute(select(ProtectedName).where(ProtectedName.name == name)).scalar_one_or_none()
             if row is None:
-                raise NotFound("not_protected", f"@{name} is not on the protected list.")
+                raise NotFound("not_protected", "@%(handle)s is not on the protected list.", handle=name)
             self.session.delete(row)
             audit(self.session, self.clock.now(), admin, "protected.remove", f"handle:{name}", {"reason": reason})
 
@@ -505,7 +505,8 @@ class ReleaseService:
         """A page of the release queue: "grace" (flagged accounts with their release date),
         "released" (ready to list) or "held_back"."""
         if state not in QUEUE_STATES:
-            raise ServiceError("invalid_field", f"'state' must be one of: {', '.join(QUEUE_STATES)}.", 400)
+            raise ServiceError("invalid_field", "'state' must be one of: %(choices)s.",
+                                                400, choices=', '.join(QUEUE_STATES))
         term = q.strip().lstrip("@").lower()[:15] if q else None
         if state == "grace":
             query = (select(Handle, PlatformAccount).join(PlatformAccount, PlatformAccount.id == Handle.account_id)

@@ -86,15 +86,16 @@ class SellerService:
             now = self.clock.now()
             info = DatabaseRegistry(self.session).lookup(name)
             if info is None:
-                raise NotFound("unknown_handle", f"@{name} is not on the platform.")
+                raise NotFound("unknown_handle", "@%(handle)s is not on the platform.", handle=name)
             if info.released:
-                raise Conflict("handle_not_held", f"@{info.display} is not held by any account: it is in the "
-                                                  "marketplace's pool, so there is nothing to link.")
+                raise Conflict("handle_not_held", "@%(handle)s is not held by any account: it is in the "
+                                                  "marketplace's pool, so there is nothing to link.",
+                                                  handle=info.display)
             if info.owner_user_id == user.id:
-                raise Conflict("already_linked", f"@{info.display} is already linked to your account.")
+                raise Conflict("already_linked", "@%(handle)s is already linked to your account.", handle=info.display)
             if info.owner_user_id is not None:
-                raise Conflict("account_linked", f"The account holding @{info.display} is linked to another "
-                                                 "user. Contact support if it is yours.")
+                raise Conflict("account_linked", "The account holding @%(handle)s is linked to another user. "
+                                                 "Contact support if it is yours.", handle=info.display)
             open_claims = self.session.execute(select(OwnershipClaim).where(
                 OwnershipClaim.user_id == user.id, OwnershipClaim.verified_at.is_(None),
                 OwnershipClaim.expires_at > now)).scalars().all()
@@ -102,8 +103,8 @@ class SellerService:
                 if claim.handle_id == info.id:
                     return claim, False
             if len(open_claims) >= MAX_OPEN_CLAIMS:
-                raise Conflict("too_many_claims", f"You have {len(open_claims)} open claims. Finish or let one "
-                                                  "expire (24 hours) before starting another.")
+                raise Conflict("too_many_claims", "You have %(count)s open claims. Finish or let one expire (24 "
+                                                  "hours) before starting another.", count=len(open_claims))
             claim = OwnershipClaim(user_id=user.id, handle_id=info.id, code=new_code(), created_at=now,
                                    expires_at=now + CLAIM_LIFETIME)
             self.session.add(claim)
@@ -138,16 +139,17 @@ class SellerService:
                                                 "for a fresh code.")
             handle = self.session.get(Handle, claim.handle_id)
             if handle.account_id is None:
-                raise Conflict("handle_not_held", f"@{handle.display} is no longer held by an account.")
+                raise Conflict("handle_not_held", "@%(handle)s is no longer held by an account.", handle=handle.display)
             account = self.session.execute(lock_for_update(
                 select(PlatformAccount).where(PlatformAccount.id == handle.account_id))).scalar_one()
             if account.user_id not in (None, user.id):
-                raise Conflict("account_linked", f"The account holding @{handle.display} was linked to "
-                                                 "another user.")
+                raise Conflict("account_linked", "The account holding @%(handle)s was linked to another user.",
+                                                 handle=handle.display)
             registry = DatabaseRegistry(self.session)
             if not registry.bio_contains(handle.id, claim.code):
-                raise ServiceError("code_not_found", f"{claim.code} is not in @{handle.display}'s bio yet. Add it "
-                                                     "to the bio on the platform, save, and check again.", 422)
+                raise ServiceError("code_not_found", "%(claim_code)s is not in @%(handle)s's bio yet. Add it to the bio "
+                                                     "on the platform, save, and check again.",
+                                                     422, claim_code=claim.code, handle=handle.display)
             registry.link_account(handle.id, user.id)
             claim.verified_at = now
             seller = self.session.get(User, user.id)
@@ -175,7 +177,8 @@ class SellerService:
         data = v.require_object(data)
         unknown = set(data) - LISTING_FIELDS
         if unknown:
-            raise BadRequest("invalid_field", f"Unknown fields: {', '.join(sorted(map(str, unknown)))}.")
+            raise BadRequest("invalid_field", "Unknown fields: %(fields)s.",
+                                              fields=', '.join(sorted(map(str, unknown))))
         preview = preview or _flag(data, "preview")
         name, _ = parse_handle(data.get("handle"))
         kind = v.choice(data, "kind", SELLER_KINDS, default=None)
@@ -318,5 +321,5 @@ def _flag(data: dict, name: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
-        raise BadRequest("invalid_field", f"'{name}' must be true or false.")
+        raise BadRequest("invalid_field", "'%(name)s' must be true or false.", name=name)
     return value

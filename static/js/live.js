@@ -281,17 +281,19 @@
     });
   }
 
-  function showAlert(kind, data) {
+  /** A private alert in the corner; `key` names its sentence in _i18n.html (the kind by default). */
+  function showAlert(kind, data, key) {
     if (!toastBox || !data) return;
     var toast = document.createElement("div");
-    toast.className = "toast toast-" + kind;
-    toast.setAttribute("data-testid", kind === "outbid" ? "outbid-alert" : "won-alert");
+    toast.className = "toast toast-" + kind.replace(/_/g, "-");
+    toast.setAttribute("data-testid", kind.replace(/_/g, "-") + "-alert");
     toast.setAttribute("data-lot-id", String(data.lot_id));
 
     var body = document.createElement("div");
     body.className = "toast-body";
     var text = document.createElement("p");
-    text.textContent = t(kind, { handle: data.handle || "", price: usd(data.amount_cents) });
+    text.textContent = t(key || kind, { handle: data.handle || "", price: usd(data.amount_cents),
+                                        time: data.ends_at ? formatTime(data.ends_at) : "" });
     body.appendChild(text);
     if (data.lot_id !== undefined && data.lot_id !== null) {
       var link = document.createElement("a");
@@ -360,6 +362,12 @@
     });
     socket.on("won", function (data) {
       showAlert("won", data);
+    });
+    // A watched lot ends soon: the watcher leads, may bid, or may still buy it.
+    socket.on("lot_ending", function (data) {
+      if (!data) return;
+      showAlert("lot_ending", data, data.leading ? "lot_ending_leading"
+        : data.lot_kind === "auction" ? "lot_ending_bid" : "lot_ending_buy");
     });
   } else {
     setBadge("offline");

@@ -17,7 +17,10 @@ from tests.factories import make_auction, make_user
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED = ("fr", "ar")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3), "N_": None,
+            # A refusal's message: the error classes translate their second argument (Makefile ERROR_KEYWORDS).
+            **{name: (2,) for name in ("ServiceError", "BadRequest", "NotFound", "Forbidden", "Conflict",
+                                       "PaymentRequired")}}
 
 
 def _html_tag(page: str) -> str:

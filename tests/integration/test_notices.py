@@ -10,7 +10,7 @@ from marketplace.extensions import db
 from marketplace.live import Publisher, RecordingSink
 from marketplace.models import EmailMessage, Notification
 from marketplace.notices.routes import mailbox_enabled
-from marketplace.services.notices import KINDS, notify
+from marketplace.services.notices import KINDS, LOT_KINDS, notify
 from marketplace.services.outbox import MAX_ATTEMPTS, send_pending
 from marketplace.wiring import bidding, closing
 from tests.factories import login, make_auction, make_user
@@ -89,7 +89,7 @@ def test_each_kind_renders_subject_and_body_with_dollars_and_absolute_link(app, 
     assert body.startswith("Hello Alice,") and "@Aurora" in body
     if kind in WITH_AMOUNT:
         assert "$1,234.50" in body
-    link = f"{PUBLIC_URL}/lots/5" if kind == "outbid" else f"{PUBLIC_URL}/orders/9"
+    link = f"{PUBLIC_URL}/lots/5" if kind in LOT_KINDS else f"{PUBLIC_URL}/orders/9"
     assert link in body
     assert f"{PUBLIC_URL}/account/notifications" in body
     assert "\n\n\n" not in body and "{{" not in body and "&#" not in body
