@@ -60,7 +60,12 @@ async function bidder(index, token, deadline) {
     } else {
       const code = (r.body && r.body.error && r.body.error.code) || String(r.status);
       refused[code] = (refused[code] || 0) + 1;
-      if (code === "below_minimum") minNext += increment(minNext);
+      if (code === "below_minimum") {
+        // The refusal names the lot's minimum as the server saw it (error.details.minimum_cents),
+        // as a bidder in the browser sees it live; without it, guess one increment more.
+        const floor = r.body && r.body.error && r.body.error.details && r.body.error.details.minimum_cents;
+        minNext = floor && floor > minNext ? floor : minNext + increment(minNext);
+      }
     }
   }
 }
