@@ -135,7 +135,8 @@ class _Ask:
         """The bid's result, or its refusal raised."""
         if self.error is not None:
             raise self.error
-        assert self.result is not None
+        if self.result is None:  # never left so by a batch; refuse rather than answer nothing
+            raise ServiceError("bid_not_placed", "Your bid was not placed; please try again.", 503)
         return self.result
 
 
