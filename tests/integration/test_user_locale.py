@@ -183,7 +183,8 @@ def test_api_refuses_an_unsupported_language(app, client, body):
     assert response.status_code == 400
     error = response.get_json()["error"]
     # In the user's stored language, as this client sends no Accept-Language of its own.
-    assert error == {"code": "unsupported_language", "message": "Choisissez l'une de ces langues : en, fr, ar."}
+    assert error == {"code": "unsupported_language", "message": "Choisissez l'une de ces langues : en, fr, ar.",
+                     "details": {"codes": "en, fr, ar"}}
     assert _user(alice.id).locale == "fr"
 
 
