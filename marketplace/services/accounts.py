@@ -1,13 +1,14 @@
 """Accounts: registration, sign-in, API tokens and the admin from settings."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..db import transaction
@@ -43,6 +44,12 @@ def normalise_email(raw: object) -> str:
 def hash_token(raw: str) -> str:
     """The stored form of an API token."""
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@functools.cache
+def _user_by_token():
+    """The statement `user_for_token` runs, built once (building it cost more than running it)."""
+    return select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
 class AccountService:
@@ -122,9 +129,7 @@ class AccountService:
     def user_for_token(self, raw: str) -> User | None:
         """The user a bearer token belongs to, if any."""
         # One round trip (a join), not the token and then its user: this runs on every API call.
-        return self.session.execute(
-            select(User).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == hash_token(raw))
-        ).scalar_one_or_none()
+        return self.session.execute(_user_by_token(), {"token_hash": hash_token(raw)}).scalar_one_or_none()
 
     def ensure_admin(self, email: str, password: str) -> User:
         """Make sure the admin named in the settings exists and holds the admin role."""

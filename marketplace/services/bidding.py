@@ -36,16 +36,27 @@ def chain_hash(prev_hash: str, seq: int, alias: str, amount_cents: int, at: str)
 
 
 @functools.cache
-def _lot_read():
+def _lot_read(deciding: bool = False):
     """The statement `BiddingService._read` runs: the lot joined with its proxies, their bidders'
     aliases and the seller's, and the lot this bidder's key was first used on (NULL when unused,
-    or when the key is NULL). Built once: building an ORM select costs more than running it."""
+    or when the key is NULL). Built once: building an ORM select costs more than running it.
+
+    Not `deciding` (the early read, before the lock), only the proxies the early refusals depend on
+    are joined: the two highest ranked (they set the price, so the minimum) and the bidder's own (its
+    maximum). A hot lot has dozens of proxies and most of its bids are refused from this read.
+    """
     bidder, seller = aliased(User), aliased(User)
     earlier = select(Bid.listing_id).where(Bid.bidder_id == bindparam("user_id"),
                                            Bid.idempotency_key == bindparam("key")).scalar_subquery()
+    joined = ProxyBid.listing_id == Listing.id
+    if not deciding:
+        # The engine's ranking (auctions._rank_key): highest maximum, then the earliest order.
+        top_two = (select(ProxyBid.id).where(ProxyBid.listing_id == bindparam("lot_id"))
+                   .order_by(ProxyBid.max_cents.desc(), ProxyBid.order).limit(2))
+        joined = and_(joined, or_(ProxyBid.bidder_id == bindparam("user_id"), ProxyBid.id.in_(top_two)))
     return (select(Listing, ProxyBid.id, ProxyBid.bidder_id, ProxyBid.max_cents, ProxyBid.order,
                    bidder.alias, seller.alias, earlier)
-            .outerjoin(ProxyBid, ProxyBid.listing_id == Listing.id)
+            .outerjoin(ProxyBid, joined)
             .outerjoin(bidder, bidder.id == ProxyBid.bidder_id)
             .outerjoin(seller, seller.id == Listing.seller_id)
             .where(Listing.id == bindparam("lot_id"))
@@ -212,6 +223,7 @@ class BiddingService:
     def _read(self, lot_id: int, user: User, key: str | None, lock: bool = False) -> LotSnapshot | None:
         """The lot, its proxies, its bidders' and seller's aliases and the lot this bidder's
         idempotency key was first used on, in one statement; `lock` first takes the lot's row lock.
+        Without the lock only the proxies the early refusals need are read (see `_lot_read`).
 
         The lock is its own statement: a statement that waited for a row lock sees that row as
         committed by the transaction it waited for, but the rows it joins as they were when it
@@ -219,7 +231,7 @@ class BiddingService:
         """
         if lock and self.session.execute(_lot_lock(), {"lot_id": lot_id}).first() is None:
             return None
-        rows = self.session.execute(_lot_read(), {"lot_id": lot_id, "user_id": user.id, "key": key}).all()
+        rows = self.session.execute(_lot_read(lock), {"lot_id": lot_id, "user_id": user.id, "key": key}).all()
         if not rows:
             return None
         listing, seller_alias, earlier_lot = rows[0][0], rows[0][6], rows[0][7]

@@ -173,3 +173,40 @@ def test_linked_account_of_seller_cannot_bid(app):
 
 def test_iso_times_have_millisecond_z_form(app, clock):
     assert iso(clock.now()) == "2026-06-01T12:00:00.000Z"
+
+
+def test_the_early_read_refuses_exactly_what_the_whole_lot_refuses(app):
+    """The read before the lock joins only the two highest ranked proxies and the bidder's own
+    (a hot lot has dozens): every refusal it gives, with its minimum or own maximum, must be the
+    one the engine gives on the whole lot, for bidders in and out of the top two, with a tie on the
+    maximum (the earlier order ranks first) and a raised maximum (a new order)."""
+    import auctions
+    from auctions import RuleViolation
+    from marketplace.services.lots import auction_of
+
+    lot = make_auction(start_cents=100_000)
+    bidders = [make_user() for _ in range(6)]
+    a, b, c, d, e, newcomer = bidders
+    for bidder, amount in [(a, 300_000), (b, 300_000), (c, 310_000), (d, 400_000), (a, 420_000), (e, 450_000)]:
+        bidding().place(bidder, lot.id, amount)
+    service = bidding()
+    now = service.clock.now()
+
+    def refusal(snap, bidder, amount):
+        try:
+            auctions.place_bid(auction_of(snap.listing, snap.proxies), bidder.id, amount, now)
+        except RuleViolation as exc:
+            return exc.code, exc.params
+        return None
+
+    checked = set()
+    for bidder in bidders:
+        early = service._read(lot.id, bidder, None)
+        whole = service._read(lot.id, bidder, None, lock=True)
+        service.session.rollback()
+        assert len(early.proxies) <= 3 and len(whole.proxies) == 5
+        for amount in (300_000, 419_999, 420_000, 430_000, 440_000, 449_999, 450_000, 460_000, 10**9):
+            expected = refusal(whole, bidder, amount)
+            assert refusal(early, bidder, amount) == expected, (bidder.alias, amount)
+            checked.add(expected and expected[0])
+    assert checked == {None, "below_minimum", "not_above_own_max"}  # each outcome was compared
