@@ -84,3 +84,40 @@ def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server
         assert order.buyer_id == bob_id and order.amount_cents == 160_000
         handle = db.session.get(Listing, lot_id).handle
         assert handle.account is not None and handle.account.user_id == bob_id
+
+
+def test_a_watcher_is_alerted_live_when_a_watched_lot_is_about_to_end(browser, live_server):
+    """Watch a lot in its last quarter hour, then browse elsewhere: the worker's `lot_ending`
+    notice arrives as an alert on whatever page is open, says the price and the end time, links
+    to the lot, and counts in the notices badge; it comes once per watch."""
+    server, seed_app = live_server
+    with seed_app.app_context():
+        make_user("carol@example.com", name="Carol", card="pm_card_visa")
+        bidder = make_user(card="pm_card_visa")
+        lot = make_auction(minutes=10, start_cents=100_000)
+        from marketplace.wiring import bidding as bidding_service
+        bidding_service().place(bidder, lot.id, 150_000)
+        lot_id, handle = lot.id, lot.handle_display
+
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    sign_in(page, server.url, "carol@example.com")
+    page.goto(f"{server.url}/lots/{lot_id}")
+    page.click("[data-testid=watch-button]")
+    page.locator("[data-testid=watch-button][data-watching=true]").wait_for()
+    page.goto(f"{server.url}/")  # the market page: the alert follows the person, not the lot page
+    page.locator("[data-testid=live-badge][data-state=live]").wait_for()
+
+    alert = page.locator("[data-testid=lot-ending-alert]")
+    alert.wait_for(timeout=15_000)
+    text = alert.inner_text()
+    assert f"@{handle.lstrip('@')}" in text and "$1,000" in text and "Bid now" in text, text
+    assert alert.locator("a").get_attribute("href").endswith(f"/lots/{lot_id}")
+    page.screenshot(path=str(ARTIFACTS / "e2e-lot-ending-alert-phone.png"), animations="disabled")
+    assert page.locator("[data-testid=notice-count]").inner_text().strip().startswith("1")
+
+    # Once per watch: a reload and a few more worker passes bring no second alert.
+    page.reload()
+    page.locator("[data-testid=live-badge][data-state=live]").wait_for()
+    time.sleep(1.5)
+    assert page.locator("[data-testid=lot-ending-alert]").count() == 0
+    assert page.locator("[data-testid=notice-count]").inner_text().strip().startswith("1")
