@@ -96,6 +96,8 @@ def main() -> dict:
     parser.add_argument("--bidders", type=int, default=64)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_HOT_WORKERS", "2")))
     parser.add_argument("--profile", action="store_true", help="profile one worker with pyinstrument")
+    parser.add_argument("--spread", type=int, default=4,
+                        help="each bid names the last minimum heard of plus 0 to SPREAD-1 increments")
     args = parser.parse_args()
     with ScratchDatabase("hotlot") as db:
         lot_id, tokens, initial = seed(db.url, args.bidders)
@@ -104,17 +106,20 @@ def main() -> dict:
         try:
             cpu0 = server.cpu_seconds()
             figures = run_node("hotlot_client.js", {"url": server.url, "lot_id": lot_id, "tokens": tokens,
-                                                    "seconds": args.seconds, "start_cents": START_CENTS},
+                                                    "seconds": args.seconds, "start_cents": START_CENTS,
+                                                    "spread": args.spread},
                                timeout=args.seconds + 120)
             cpu = server.cpu_seconds() - cpu0
         finally:
             server.stop()
         consistent, detail = verify(db.url, lot_id, initial, figures["accepted"])
     figures.update(consistent=consistent, detail=detail, workers=args.workers, bidders=args.bidders,
-                   server_cpu_s=round(cpu, 1), card_holds=False)
-    print(f"hot lot: {args.bidders} bidders, {args.workers} gunicorn workers, card holds OFF, "
+                   server_cpu_s=round(cpu, 1), card_holds=False, spread=args.spread,
+                   cpu_ms_per_bid=round(1000 * cpu / max(figures["attempts"], 1), 2))
+    print(f"hot lot: {args.bidders} bidders, {args.workers} gunicorn workers, card holds OFF, spread {args.spread}, "
           f"{figures['elapsed']:.1f}s: {figures['accepted_per_s']:.0f} accepted bids/s "
-          f"({figures['accepted']} accepted, refused {figures['refused']}, errors {figures['errors']}), "
+          f"({figures['accepted']} accepted, refused {figures['refused']}, errors {figures['errors']}; "
+          f"{figures['attempts_per_s']:.0f} handled/s, {figures['cpu_ms_per_bid']} ms server CPU each), "
           f"latency p50 {figures['p50_ms']:.1f} ms p95 {figures['p95_ms']:.1f} ms p99 {figures['p99_ms']:.1f} ms, "
           f"server CPU {cpu:.1f}s; consistent: {'yes' if consistent else 'no'} ({detail})")
     return figures

@@ -18,6 +18,7 @@ function increment(price) {
 }
 
 let minNext = args.start_cents;
+const spread = args.spread || 4;  // a bid is the minimum heard of plus 0..spread-1 increments
 const latencies = [];
 const accepted = [];
 const refused = {};
@@ -48,7 +49,7 @@ function post(path, token, body) {
 
 async function bidder(index, token, deadline) {
   while (Date.now() < deadline) {
-    const amount = minNext + Math.floor(Math.random() * 4) * increment(minNext);
+    const amount = minNext + Math.floor(Math.random() * spread) * increment(minNext);
     const r = await post(`/api/v1/lots/${args.lot_id}/bids`, token, { max_amount_cents: amount });
     latencies.push(r.ms);
     if (r.status === 200 || r.status === 201) {
