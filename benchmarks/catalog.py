@@ -15,16 +15,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import ScratchDatabase, emit_result, gunicorn, percentile, server_env  # noqa: E402
 
-# (label, path): the market page as a visitor opens it, a search for one handle, a search that
-# matches many, and the API's list sorted by price.
+# (label, path): the home page (four shelves), the market page as a visitor opens it and deep in
+# its pages, a search for one handle and one that matches many, each kind of lot on its own (no
+# Dutch lot is in the fill: the worst case for that filter), the API's list by price, the "all"
+# tab and the ended lots. (`/?…` redirects to `/market?…`, so the market is asked directly.)
 QUERIES = [
-    ("market page (live, ending soon)", "/"),
-    ("market page 50", "/?page=50"),
-    ("search, one handle", "/?q=user777777"),
-    ("search, many matches", "/?q=ser12"),
+    ("home page (four shelves)", "/"),
+    ("market page (live, ending soon)", "/market"),
+    ("market page 50", "/market?page=50"),
+    ("search, one handle", "/market?q=user777777"),
+    ("search, many matches", "/market?q=ser12"),
+    ("fixed-price lots", "/market?kind=fixed"),
+    ("falling-price lots (none)", "/market?kind=dutch"),
     ("API list, price desc", "/api/v1/lots?status=live&sort=price_desc"),
-    ("all lots, newest", "/?status=all&sort=newest"),
-    ("ended lots", "/?status=ended"),
+    ("all lots, newest", "/market?status=all&sort=newest"),
+    ("ended lots", "/market?status=ended"),
 ]
 
 

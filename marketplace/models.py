@@ -235,6 +235,11 @@ class Listing(db.Model):
               postgresql_where=text("closed_status IS NULL"), sqlite_where=text("closed_status IS NULL")),
         Index("ix_listings_live_starts", "starts_at",
               postgresql_where=text("closed_status IS NULL"), sqlite_where=text("closed_status IS NULL")),
+        # Open lots of one kind, ending soonest first (the market's kind filter, the home page's
+        # falling-price shelf): through the ending index above, a rare kind (Dutch) or one whose
+        # lots have no end (fixed price, last in that order) meant walking every open lot first.
+        Index("ix_listings_live_kind_ending", "kind", "ends_at", "id",
+              postgresql_where=text("closed_status IS NULL"), sqlite_where=text("closed_status IS NULL")),
         Index("ix_listings_ending", "ends_at", "id"),
         Index("ix_listings_newest", "created_at", "id"),
         Index("ix_listings_price", "current_price_cents", "id"),
