@@ -35,8 +35,8 @@ def admin(sql: str) -> None:
         conn.close()
 
 
-def main() -> None:
-    """Seed, sweep, report, clean up."""
+def main() -> dict:
+    """Seed, sweep, report, clean up; return the figures (for run_all.py)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
@@ -65,6 +65,7 @@ def main() -> None:
             db.session.execute(db.text("ANALYZE"))
             db.session.commit()
             print(f"seeded {args.accounts:,} accounts in {seeded:.1f}s ({args.accounts / seeded:,.0f}/s)")
+            figures = {"accounts": args.accounts, "batch": args.batch}
 
             service = ReleaseService(db.session, app.extensions["clock"], lambda: Publisher(RecordingSink()),
                                      ReleasePolicy(batch_size=args.batch))
@@ -80,6 +81,8 @@ def main() -> None:
                   f"held back {run.held_back:,}")
             print(f"peak memory: Python allocations {traced_peak / 2**20:.1f} MiB (tracemalloc), "
                   f"process RSS {rss_peak_mb:.0f} MiB")
+            figures.update(first_s=elapsed, first_per_s=run.processed / elapsed, flagged=run.flagged,
+                           traced_peak_mib=traced_peak / 2**20, rss_peak_mib=rss_peak_mb)
 
             app.extensions["clock"].advance(days=30)
             started = time.perf_counter()
@@ -87,15 +90,20 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"sweep 30 days later: {elapsed:.1f}s = {run.processed / elapsed:,.0f} accounts/s; "
                   f"released {run.released:,}, held back {run.held_back:,}")
+            figures.update(release_s=elapsed, release_per_s=run.processed / elapsed, released=run.released)
             started = time.perf_counter()
             run = service.run()
             elapsed = time.perf_counter() - started
             print(f"a sweep with nothing to do: {elapsed:.1f}s = {run.processed / elapsed:,.0f} accounts/s")
+            figures.update(idle_s=elapsed, idle_per_s=run.processed / elapsed)
             db.session.remove()
             db.engine.dispose()
     finally:
         admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.common import emit_result
+
+    emit_result(main())

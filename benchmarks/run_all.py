@@ -2,7 +2,7 @@
 
 Each benchmark runs as its own process (a fresh interpreter, its own scratch database) and
 prints its lines; this script collects their RESULT lines into the table at the end.
-Usage: .venv/bin/python benchmarks/run_all.py [--quick] [--only hotlot,fanout,catalog]
+Usage: .venv/bin/python benchmarks/run_all.py [--quick] [--only hotlot,fanout,catalog,sweep]
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def main() -> None:
     """Run the benchmarks, then print the table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--only", default="hotlot,fanout,catalog")
+    parser.add_argument("--only", default="hotlot,fanout,catalog,sweep")
     args = parser.parse_args()
     only = set(args.only.split(","))
     rows: list[tuple[str, str, str, str]] = []
@@ -86,6 +86,16 @@ def main() -> None:
         for r in cat or []:
             rows.append((f"catalog {r['rows']:,}: {r['query']}", f"p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms",
                          f"p95 < {CATALOG_P95_TARGET} ms", verdict(r["p95_ms"] < CATALOG_P95_TARGET)))
+    if "sweep" in only:
+        accounts = "100000" if args.quick else "1000000"
+        sweep = run("release_sweep.py", "--accounts", accounts)
+        if sweep:
+            rows.append((f"release sweep, {sweep['accounts']:,} accounts, batches of {sweep['batch']:,}",
+                         f"first pass {sweep['first_per_s']:,.0f} accounts/s ({sweep['flagged']:,} flagged, "
+                         f"{sweep['first_s']:.0f} s); 30 days later {sweep['release_per_s']:,.0f}/s "
+                         f"({sweep['released']:,} released, {sweep['release_s']:.0f} s); nothing to do "
+                         f"{sweep['idle_per_s']:,.0f}/s; peak {sweep['traced_peak_mib']:.1f} MiB Python, "
+                         f"{sweep['rss_peak_mib']:.0f} MiB RSS", "(none set)", ""))
 
     widths = [max(len(r[i]) for r in rows) if rows else 10 for i in range(4)]
     line = "+".join("-" * (w + 2) for w in widths)
