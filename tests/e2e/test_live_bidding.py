@@ -87,14 +87,14 @@ def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server
 
 
 def test_a_watcher_is_alerted_live_when_a_watched_lot_is_about_to_end(browser, live_server):
-    """Watch a lot in its last quarter hour, then browse elsewhere: the worker's `lot_ending`
-    notice arrives as an alert on whatever page is open, says the price and the end time, links
-    to the lot, and counts in the notices badge; it comes once per watch."""
+    """Watch a lot, then browse elsewhere: when the lot enters its last quarter hour, the worker's
+    `lot_ending` notice arrives as an alert on whatever page is open, says the price and the end
+    time, links to the lot, and counts in the notices badge; it comes once per watch."""
     server, seed_app = live_server
     with seed_app.app_context():
         make_user("carol@example.com", name="Carol", card="pm_card_visa")
         bidder = make_user(card="pm_card_visa")
-        lot = make_auction(minutes=10, start_cents=100_000)
+        lot = make_auction(minutes=60, start_cents=100_000)
         from marketplace.wiring import bidding as bidding_service
         bidding_service().place(bidder, lot.id, 150_000)
         lot_id, handle = lot.id, lot.handle_display
@@ -106,6 +106,12 @@ def test_a_watcher_is_alerted_live_when_a_watched_lot_is_about_to_end(browser, l
     page.locator("[data-testid=watch-button][data-watching=true]").wait_for()
     page.goto(f"{server.url}/")  # the market page: the alert follows the person, not the lot page
     page.locator("[data-testid=live-badge][data-state=live]").wait_for()
+
+    # The lot now ends in ten minutes (the server's real clock decides), inside the notice window.
+    with seed_app.app_context():
+        listing = db.session.get(Listing, lot_id)
+        listing.ends_at = seed_app.extensions["clock"].now() + timedelta(minutes=10)
+        db.session.commit()
 
     alert = page.locator("[data-testid=lot-ending-alert]")
     alert.wait_for(timeout=15_000)
