@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale
 from babel.numbers import format_currency
-from flask import abort, current_app, has_request_context, redirect, request, url_for
+from flask import abort, current_app, g, has_request_context, redirect, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -58,10 +58,22 @@ def select_locale() -> str:
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
 
 
+def remember_locale(user) -> None:
+    """Note the language of the user this request was loaded for (the auth loaders call it).
+
+    The request's language is often first asked for late, when a refusal is rendered, and by then a
+    service may have rolled back (a bid waiting for its lot's lock does), which expires the user:
+    reading `user.locale` then would load them from the database again just for it.
+    """
+    g.user_locale = user.locale
+
+
 def _signed_in_locale() -> str | None:
     """The signed-in user's stored language, or None (also when the database cannot say)."""
     try:
-        return current_user.locale if current_user.is_authenticated else None
+        if not current_user.is_authenticated:
+            return None
+        return g.user_locale if "user_locale" in g else current_user.locale
     except SQLAlchemyError:
         # Loading the user failed (the database is down): the 503 page must still render.
         return None

@@ -6,7 +6,7 @@ import hashlib
 import json
 
 from flask import jsonify, request
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -75,10 +75,6 @@ def signed_in(view):
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
             return error(401, "not_signed_in", _("Sign in, or send Authorization: Bearer <token>."))
-        # Settle the answer's language now, from the user as loaded: a service that rolls back
-        # (a bid waiting for its lot's lock does) expires the user, and a refusal rendered after
-        # that would read them from the database again just for their language.
-        get_locale()
         return view(*args, **kwargs)
     return wrapper
 

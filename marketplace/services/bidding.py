@@ -36,20 +36,20 @@ def chain_hash(prev_hash: str, seq: int, alias: str, amount_cents: int, at: str)
 
 
 @functools.cache
-def _lot_read(deciding: bool = False):
+def _lot_read(whole: bool = False):
     """The statement `BiddingService._read` runs: the lot joined with its proxies, their bidders'
     aliases and the seller's, and the lot this bidder's key was first used on (NULL when unused,
     or when the key is NULL). Built once: building an ORM select costs more than running it.
 
-    Not `deciding` (the early read, before the lock), only the proxies the early refusals depend on
-    are joined: the two highest ranked (they set the price, so the minimum) and the bidder's own (its
+    Unless `whole` (the read under the lock), only the proxies the early refusals depend on are
+    joined: the two highest ranked (they set the price, so the minimum) and the bidder's own (its
     maximum). A hot lot has dozens of proxies and most of its bids are refused from this read.
     """
     bidder, seller = aliased(User), aliased(User)
     earlier = select(Bid.listing_id).where(Bid.bidder_id == bindparam("user_id"),
                                            Bid.idempotency_key == bindparam("key")).scalar_subquery()
     joined = ProxyBid.listing_id == Listing.id
-    if not deciding:
+    if not whole:
         # The engine's ranking (auctions._rank_key): highest maximum, then the earliest order.
         top_two = (select(ProxyBid.id).where(ProxyBid.listing_id == bindparam("lot_id"))
                    .order_by(ProxyBid.max_cents.desc(), ProxyBid.order).limit(2))
@@ -231,7 +231,7 @@ class BiddingService:
         """
         if lock and self.session.execute(_lot_lock(), {"lot_id": lot_id}).first() is None:
             return None
-        rows = self.session.execute(_lot_read(lock), {"lot_id": lot_id, "user_id": user.id, "key": key}).all()
+        rows = self.session.execute(_lot_read(whole=lock), {"lot_id": lot_id, "user_id": user.id, "key": key}).all()
         if not rows:
             return None
         listing, seller_alias, earlier_lot = rows[0][0], rows[0][6], rows[0][7]
