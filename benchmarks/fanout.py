@@ -141,7 +141,8 @@ def main() -> list[dict]:
                 print(f"fan-out {label} {n} watchers x {args.rate} bids/s, 2 processes: watching {f['watching']}, "
                       f"p50 {f['p50_ms']} ms p95 {f['p95_ms']} ms p99 {f['p99_ms']} ms, missed {f['missed']}, "
                       f"delivered {f['delivered_per_s']:.0f}/s, server CPU {f['cpu_ms_per_1k']} ms per 1k deliveries "
-                      f"(bids sent {f['bids_sent']}, refused {f['bids_refused']})", flush=True)
+                      f"(bids sent {f['bids_sent']}, refused {f['bids_refused']}, bid answered p50 {f['bid_p50_ms']} "
+                      f"p95 {f['bid_p95_ms']} ms)", flush=True)
             print(f"fan-out {n}: app/bare throughput {ratio['throughput']:.2f}, p95 ratio {ratio['p95']:.2f}, "
                   f"CPU efficiency (bare CPU per delivery / ours) {ratio['cpu_efficiency']:.2f}", flush=True)
             results.append({"watchers": n, "app": a, "bare": b, "ratio": ratio})

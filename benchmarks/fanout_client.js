@@ -107,6 +107,12 @@ function post(url, body, token) {
   });
 }
 
+function rank(values, p) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
+}
+
 function ask(children, msg, reply) {
   return Promise.all(children.map((c) => new Promise((resolve) => {
     const on = (m) => { if (m.type === reply) { c.off("message", on); resolve(m); } };
@@ -140,6 +146,7 @@ async function parent() {
   let refusal = null;
   let mismatched = 0;
   const started = Date.now();
+  const bidMs = [];  // each bid request's answer time (the app's includes its transaction)
   let sent = 0;
   for (let k = 1; k <= total; k++) {
     const due = started + ((k - 1) * 1000) / args.rate;
@@ -157,6 +164,7 @@ async function parent() {
       r = await post(`${args.bid_url}/bid`, { lot_id: args.lot_id, bid_count: args.base + k });
     }
     sent = k;
+    bidMs.push(Date.now() - sendTimes[k]);
     if (r.status !== 201) { refused++; refusal = r.body; break; }
     if (r.body.lot.bid_count !== args.base + k) mismatched++;
     if (args.mode === "app") minNext = r.body.lot.min_next_bid_cents;
@@ -191,6 +199,7 @@ async function parent() {
     delivered_per_s: count / bidSeconds, delivery_seconds: deliverySeconds,
     bid_started_ms: started, delivery_ended_ms: started + deliverySeconds * 1000,
     p50_ms: pct(50), p95_ms: pct(95), p99_ms: pct(99), max_ms: pct(100),
+    bid_p50_ms: rank(bidMs, 50), bid_p95_ms: rank(bidMs, 95),
   }));
 }
 

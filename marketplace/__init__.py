@@ -29,7 +29,7 @@ def create_app(config: dict | None = None):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"check_same_thread": False}}
 
     from .clock import SystemClock
-    from .live import SocketIOSink
+    from .live import PublishFirstRedisManager, SocketIOSink
 
     app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
 
@@ -57,11 +57,14 @@ def create_app(config: dict | None = None):
     from .inquiries import bp as inquiries_bp
     from .organisations import bp as organisations_bp
 
+    queue = {}
+    if app.config.get("REDIS_URL"):
+        # Deployments (or benchmarks) sharing one Redis keep apart by channel.
+        queue["client_manager"] = PublishFirstRedisManager(
+            app.config["REDIS_URL"], channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio")
     socketio.init_app(
         app,
-        message_queue=app.config.get("REDIS_URL"),
-        # Deployments (or benchmarks) sharing one Redis keep apart by channel.
-        channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio",
+        **queue,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         # Same-origin only: a page on another site cannot open a bidding socket with our cookie.
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+import socketio
+
 log = logging.getLogger(__name__)
 
 
@@ -15,6 +17,30 @@ def lot_room(lot_id: int) -> str:
 def user_room(user_id: int) -> str:
     """A user's private room."""
     return f"user:{user_id}"
+
+
+class PublishFirstRedisManager(socketio.RedisManager):
+    """python-socketio's Redis manager, telling the other processes before this one's own clients.
+
+    The library's `emit` hands the event to every local client of the room first and publishes it
+    to Redis after; with thousands watching a lot, the other processes (and, for a bid, the
+    bidder's HTTP answer) wait for that loop. Publishing first lets every process deliver at once.
+    Relies on `PubSubManager.emit` calling `_handle_emit(message)` then `_publish(message)` with one
+    dict (python-socketio 5.x); tests/integration/test_socket_queue.py pins the order.
+    """
+
+    _PUBLISHED = "hx_published"
+
+    def _handle_emit(self, message):
+        if message.get("host_id") == self.host_id and not message.get(self._PUBLISHED):
+            message[self._PUBLISHED] = True  # emitted here: the other processes hear of it first
+            super()._publish(message)
+        super()._handle_emit(message)
+
+    def _publish(self, data):
+        if data.get("method") == "emit" and data.get("host_id") == self.host_id and data.get(self._PUBLISHED):
+            return  # published before the local delivery
+        super()._publish(data)
 
 
 class Sink(Protocol):
