@@ -18,6 +18,7 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 # Targets from the performance issue.
 HOT_TARGET = 500
 FAN_P95_TARGET = 250
+FAN_TARGET_WATCHERS = 3000  # the issue's target size; 5,000 is run to show where the machine ends
 RATIO_TARGET = 0.8
 CATALOG_P95_TARGET = 50
 
@@ -64,23 +65,26 @@ def main() -> None:
                          f">= {HOT_TARGET}/s, consistent",
                          verdict(hot["accepted_per_s"] >= HOT_TARGET and hot["consistent"])))
     if "fanout" in only:
-        fan = run("fanout.py", "--watchers", "300,1000" if args.quick else "1000,2000,3000",
+        fan = run("fanout.py", "--watchers", "300,1000" if args.quick else "1000,2000,3000,5000",
                   "--seconds", "5" if args.quick else "10")
         for r in fan or []:
             a, b, ratio = r["app"], r["bare"], r["ratio"]
+            targeted = r["watchers"] <= FAN_TARGET_WATCHERS
             rows.append((f"fan-out {r['watchers']} watchers x 10 bids/s, 2 processes",
                          f"app p50/p95/p99 {a['p50_ms']}/{a['p95_ms']}/{a['p99_ms']} ms, missed {a['missed']}, "
                          f"{a['delivered_per_s']:.0f} msg/s, {a['cpu_ms_per_1k']} CPU-ms/1k msg",
-                         f"p95 < {FAN_P95_TARGET} ms, 0 missed",
-                         verdict(a["p95_ms"] is not None and a["p95_ms"] < FAN_P95_TARGET and a["missed"] == 0)))
+                         f"p95 < {FAN_P95_TARGET} ms, 0 missed" if targeted else "(none: past the target size)",
+                         verdict(a["p95_ms"] is not None and a["p95_ms"] < FAN_P95_TARGET and a["missed"] == 0)
+                         if targeted else ""))
             rows.append((f"  bare relay, same run",
                          f"p50/p95/p99 {b['p50_ms']}/{b['p95_ms']}/{b['p99_ms']} ms, missed {b['missed']}, "
                          f"{b['delivered_per_s']:.0f} msg/s, {b['cpu_ms_per_1k']} CPU-ms/1k msg", "", ""))
+            # The target is throughput; CPU per message is shown for what it says about headroom.
             rows.append((f"  app / bare",
                          f"throughput {ratio['throughput']:.2f}, p95 {ratio['p95']:.2f}x, "
-                         f"CPU per message {1 / ratio['cpu_efficiency']:.2f}x (capacity {ratio['cpu_efficiency']:.2f})",
-                         f">= {RATIO_TARGET} of bare",
-                         verdict(min(ratio["throughput"], ratio["cpu_efficiency"]) >= RATIO_TARGET)))
+                         f"CPU per message {1 / ratio['cpu_efficiency']:.2f}x",
+                         f">= {RATIO_TARGET} of bare throughput" if targeted else "",
+                         verdict(ratio["throughput"] >= RATIO_TARGET) if targeted else ""))
     if "catalog" in only:
         cat = run("catalog.py", "--explain", "--rows", "100000" if args.quick else "1000000")
         for r in cat or []:
