@@ -90,23 +90,25 @@ def bare(watchers: int, seconds: float, rate: int) -> dict:
             s.stop()
 
 
-def app(db_url: str, lot_id: int, tokens: list[str], base: int, min_next: int, watchers: int, seconds: float,
-        rate: int) -> dict:
-    """The fan-out against two gunicorn processes of the app (production shape)."""
+def app(db_url: str, lot_id: int, tokens: list[str], base: int, min_next: int, seq: int, watchers: int,
+        seconds: float, rate: int) -> dict:
+    """The fan-out against two gunicorn processes of the app (production shape). Watchers join with
+    the lot's current `seq`, as a page loaded now does (a `since_seq` of 0 would replay the lot's
+    whole history to each of them while connecting)."""
     env = server_env(db_url)
     servers = [gunicorn(f"fan-app-{i}", env).start() for i in range(2)]
     try:
         return run(servers, {"urls": [s.url for s in servers], "bid_url": servers[0].url, "mode": "app",
                              "lot_id": lot_id, "watchers": watchers, "children": CHILDREN, "seconds": seconds,
-                             "rate": rate, "base": base, "since_seq": 0, "tokens": tokens,
+                             "rate": rate, "base": base, "since_seq": seq, "tokens": tokens,
                              "start_cents": min_next}, seconds)
     finally:
         for s in servers:
             s.stop()
 
 
-def lot_state(db_url: str, lot_id: int) -> tuple[int, int]:
-    """The lot's bid count and next minimum bid."""
+def lot_state(db_url: str, lot_id: int) -> tuple[int, int, int]:
+    """The lot's bid count, next minimum bid and event seq."""
     application = app_for(db_url)
     with application.app_context():
         from marketplace.extensions import db
@@ -115,7 +117,7 @@ def lot_state(db_url: str, lot_id: int) -> tuple[int, int]:
         view = listings().view(lot_id)
         db.session.remove()
         db.engine.dispose()
-    return view["bid_count"], view["min_next_bid_cents"]
+    return view["bid_count"], view["min_next_bid_cents"], view["seq"]
 
 
 def main() -> list[dict]:
@@ -130,15 +132,16 @@ def main() -> list[dict]:
         lot_id, tokens = seed(db.url)
         for n in [int(x) for x in args.watchers.split(",")]:
             b = bare(n, args.seconds, args.rate)
-            base, min_next = lot_state(db.url, lot_id)
-            a = app(db.url, lot_id, tokens, base, min_next, n, args.seconds, args.rate)
+            base, min_next, seq = lot_state(db.url, lot_id)
+            a = app(db.url, lot_id, tokens, base, min_next, seq, n, args.seconds, args.rate)
             ratio = {
                 "throughput": a["delivered_per_s"] / b["delivered_per_s"] if b["delivered_per_s"] else None,
                 "p95": a["p95_ms"] / b["p95_ms"] if b["p95_ms"] else None,
                 "cpu_efficiency": b["cpu_ms_per_1k"] / a["cpu_ms_per_1k"] if a["cpu_ms_per_1k"] else None,
             }
             for label, f in (("bare", b), ("app ", a)):
-                print(f"fan-out {label} {n} watchers x {args.rate} bids/s, 2 processes: watching {f['watching']}, "
+                print(f"fan-out {label} {n} watchers x {args.rate} bids/s, 2 processes: watching {f['watching']} "
+                      f"(connected in {f['connect_seconds']:.0f} s), "
                       f"p50 {f['p50_ms']} ms p95 {f['p95_ms']} ms p99 {f['p99_ms']} ms, missed {f['missed']}, "
                       f"delivered {f['delivered_per_s']:.0f}/s, server CPU {f['cpu_ms_per_1k']} ms per 1k deliveries "
                       f"(bids sent {f['bids_sent']}, refused {f['bids_refused']}, bid answered p50 {f['bid_p50_ms']} "
