@@ -23,8 +23,8 @@ class PublishFirstRedisManager(socketio.RedisManager):
     """python-socketio's Redis manager, telling the other processes before this one's own clients.
 
     The library's `emit` hands the event to every local client of the room first and publishes it
-    to Redis after; with thousands watching a lot, the other processes (and, for a bid, the
-    bidder's HTTP answer) wait for that loop. Publishing first lets every process deliver at once.
+    to Redis after; with thousands watching a lot, the other processes wait for that loop.
+    Publishing first lets every process deliver at once.
     Relies on `PubSubManager.emit` calling `_handle_emit(message)` then `_publish(message)` with one
     dict (python-socketio 5.x); tests/integration/test_socket_queue.py pins the order.
     """
