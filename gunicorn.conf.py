@@ -34,47 +34,13 @@ os.environ.setdefault("DATABASE_POOL_SIZE", "3")
 os.environ.setdefault("DATABASE_MAX_OVERFLOW", "0")
 
 
-# How long a worker waits for PostgreSQL's answer before letting its other greenlets run (ms).
-# Most of our statements are answered in well under a millisecond; yielding at each one sends the
-# request to the back of the process's run queue, behind every socket writer that a broadcast
-# woke (a bid under 3,000 watchers took ~110 ms to answer, ~45 ms with this at 1: benchmarks/README.md).
-# A slower statement (a lock wait, a report) still yields after this long. 0: always yield at once.
-os.environ.setdefault("DATABASE_WAIT_SPIN_MS", "1")
-
-
-def cooperative_wait(spin_seconds: float):
-    """A psycopg2 wait callback for gevent: wait up to `spin_seconds` for the server's answer
-    without switching greenlets (the process does nothing else meanwhile), then yield like
-    psycogreen's callback until it comes."""
-    import psycopg2
-    from gevent.monkey import get_original
-    from gevent.socket import wait_read, wait_write
-    from psycopg2 import extensions
-
-    blocking_select = get_original("select", "select")  # the OS's select, even once patched
-
-    def wait(conn, timeout=None):
-        while True:
-            state = conn.poll()
-            if state == extensions.POLL_OK:
-                return
-            if state == extensions.POLL_READ:
-                if not (spin_seconds and blocking_select([conn.fileno()], [], [], spin_seconds)[0]):
-                    wait_read(conn.fileno(), timeout=timeout)
-            elif state == extensions.POLL_WRITE:
-                wait_write(conn.fileno(), timeout=timeout)
-            else:
-                raise psycopg2.OperationalError(f"Bad result from poll: {state!r}")
-
-    return wait
-
-
 def post_fork(server, worker):
-    """Make psycopg2 cooperate with gevent (`cooperative_wait`); keep gevent-websocket's
-    per-request log lines (INFO) out, gunicorn's access log is the switch for those."""
+    """Make psycopg2 cooperate with gevent (marketplace/dbwait.py: a short blocking wait, then
+    yield); keep gevent-websocket's per-request log lines (INFO) out, gunicorn's access log is the
+    switch for those."""
     import logging
 
-    from psycopg2 import extensions
+    from marketplace.dbwait import make_psycopg_cooperative
 
-    extensions.set_wait_callback(cooperative_wait(float(os.environ["DATABASE_WAIT_SPIN_MS"]) / 1000))
+    make_psycopg_cooperative()
     logging.getLogger("geventwebsocket.handler").setLevel(logging.WARNING)

@@ -14,6 +14,7 @@
 const { fork } = require("child_process");
 const http = require("http");
 const path = require("path");
+const { percentile } = require("./percentile");
 
 const args = JSON.parse(process.argv[2]);
 const CONNECT_BATCH = 50;
@@ -107,12 +108,6 @@ function post(url, body, token) {
   });
 }
 
-function rank(values, p) {
-  if (!values.length) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
-
 function ask(children, msg, reply) {
   return Promise.all(children.map((c) => new Promise((resolve) => {
     const on = (m) => { if (m.type === reply) { c.off("message", on); resolve(m); } };
@@ -170,6 +165,7 @@ async function parent() {
     if (args.mode === "app") minNext = r.body.lot.min_next_bid_cents;
   }
   const bidSeconds = (Date.now() - started) / 1000;
+  const bidSorted = [...bidMs].sort((a, b) => a - b);
   // Drain: wait until every watcher has every event, or 10 s.
   const expected = watching * sent;
   let received = 0;
@@ -199,7 +195,7 @@ async function parent() {
     delivered_per_s: count / bidSeconds, delivery_seconds: deliverySeconds,
     bid_started_ms: started, delivery_ended_ms: started + deliverySeconds * 1000,
     p50_ms: pct(50), p95_ms: pct(95), p99_ms: pct(99), max_ms: pct(100),
-    bid_p50_ms: rank(bidMs, 50), bid_p95_ms: rank(bidMs, 95),
+    bid_p50_ms: percentile(bidSorted, 50), bid_p95_ms: percentile(bidSorted, 95),
   }));
 }
 

@@ -3,6 +3,7 @@
 // Usage: node benchmarks/hotlot_client.js '{"url":..., "lot_id":..., "tokens":[...], "seconds":10}'
 "use strict";
 const http = require("http");
+const { percentile: pct } = require("./percentile");
 
 const args = JSON.parse(process.argv[2]);
 const url = new URL(args.url);
@@ -71,10 +72,6 @@ async function bidder(index, token, deadline) {
   }
 }
 
-function pct(sorted, p) {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
 
 (async () => {
   const started = Date.now();

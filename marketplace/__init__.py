@@ -57,14 +57,13 @@ def create_app(config: dict | None = None):
     from .inquiries import bp as inquiries_bp
     from .organisations import bp as organisations_bp
 
-    queue = {}
-    if app.config.get("REDIS_URL"):
-        # Deployments (or benchmarks) sharing one Redis keep apart by channel.
-        queue["client_manager"] = PublishFirstRedisManager(
-            app.config["REDIS_URL"], channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio")
     socketio.init_app(
         app,
-        **queue,
+        # Redis as the message queue when configured (None: this process alone); deployments (or
+        # benchmarks) sharing one Redis keep apart by channel.
+        client_manager=PublishFirstRedisManager(
+            app.config["REDIS_URL"], channel=app.config.get("SOCKETIO_CHANNEL") or "flask-socketio")
+        if app.config.get("REDIS_URL") else None,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         # Same-origin only: a page on another site cannot open a bidding socket with our cookie.
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),

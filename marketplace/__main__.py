@@ -6,9 +6,9 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import psycogreen.gevent  # noqa: E402
+from marketplace.dbwait import make_psycopg_cooperative  # noqa: E402
 
-psycogreen.gevent.patch_psycopg()
+make_psycopg_cooperative()
 
 import logging  # noqa: E402
 import os  # noqa: E402

@@ -38,7 +38,7 @@ class PublishFirstRedisManager(socketio.RedisManager):
         super()._handle_emit(message)
 
     def _publish(self, data):
-        if data.get("method") == "emit" and data.get("host_id") == self.host_id and data.get(self._PUBLISHED):
+        if data.get(self._PUBLISHED):
             return  # published before the local delivery
         super()._publish(data)
 

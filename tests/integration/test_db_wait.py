@@ -1,4 +1,5 @@
-"""gunicorn.conf.py's psycopg2 wait callback, on a real PostgreSQL, with gevent greenlets.
+"""The gevent processes' psycopg2 wait callback (marketplace/dbwait.py), on a real PostgreSQL,
+with gevent greenlets.
 
 A statement answered within the spin is waited for without switching greenlets (so a request is
 not sent behind every socket writer a broadcast woke); a slower one lets the other greenlets run
@@ -6,24 +7,12 @@ after the spin, as psycogreen's callback does, so sockets never stall on a slow 
 """
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from marketplace.dbwait import cooperative_wait
 from tests.support import PG_URL, need, postgres_problem
 
 pytestmark = [pytest.mark.postgres]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def gunicorn_settings():
-    """gunicorn.conf.py as a module (it is not importable by name: it has a dot)."""
-    spec = importlib.util.spec_from_file_location("gunicorn_settings", ROOT / "gunicorn.conf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -44,7 +33,7 @@ def switches_while(connection, spin_seconds: float, sql: str) -> tuple[int, obje
     import gevent
 
     conn, extensions = connection
-    extensions.set_wait_callback(gunicorn_settings().cooperative_wait(spin_seconds))
+    extensions.set_wait_callback(cooperative_wait(spin_seconds))
     ran = 0
 
     def other():
