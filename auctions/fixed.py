@@ -73,7 +73,9 @@ def start_checkout(
         raise RuleViolation("ended", N_("This lot is no longer for sale."))
     if holder is not None:
         raise RuleViolation(
-            "held_by_other", N_("Another buyer is checking out this lot. Try again in a few minutes.")
+            "held_by_other",
+            N_("Another buyer is checking out this lot; it is held for them until %(held_until)s."),
+            held_until=lot.hold_until,
         )
     until = now + timedelta(seconds=hold_seconds)
     return Outcome(

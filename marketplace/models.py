@@ -478,7 +478,9 @@ class Order(db.Model):
     """A sale in progress: a persisted state machine whose every step can be re-run safely."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_status", "status"),)
+    __table_args__ = (Index("ix_orders_status", "status"),
+                      # A purchase's key (one per confirmation page): a resend finds its order.
+                      Index("ix_orders_buyer_key", "buyer_id", "idempotency_key", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
@@ -500,6 +502,8 @@ class Order(db.Model):
     failure: Mapped[str | None] = mapped_column(String(200))
     # A second-chance offer names the lapsed order it replaces.
     second_chance_of_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    # The buyer's idempotency key for a purchase they started (Buy, confirmed); NULL for a win.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

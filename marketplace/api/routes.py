@@ -20,6 +20,7 @@ from ..models import IdempotentResponse
 from ..validation import page_args, require_object
 from ..security import bid_limit, register_limit, signin_limit, signin_throttle, too_many_response
 from ..services.purchases import order_for, order_json
+from ..services.standing import standing
 from ..wiring import accounts, bidding, buyer_orders, cards, clock, listings, purchases
 from . import bp
 
@@ -198,8 +199,11 @@ def list_lots():
 @bp.get("/lots/<int:lot_id>")
 def get_lot(lot_id: int):
     """One lot (a private lot, made for one buyer, is 404 for anyone but its buyer and admins)."""
-    listings().get_for(lot_id, current_user)
-    return jsonify(listings().view(lot_id, admin=current_user.is_authenticated and current_user.is_admin))
+    listing = listings().get_for(lot_id, current_user)
+    view = listings().view(lot_id, admin=current_user.is_authenticated and current_user.is_admin)
+    if current_user.is_authenticated:
+        view["you"] = standing(db.session, current_user, listing, view)
+    return jsonify(view)
 
 
 @bp.post("/lots/<int:lot_id>/bids")

@@ -14,6 +14,7 @@ from ..errors import ServiceError
 from ..extensions import db, socketio
 from ..live import lot_room, user_room
 from ..models import LotEvent
+from ..services.standing import standing
 from ..security import hit_bid_limit, origin_allowed, too_many_message
 from ..wiring import bidding, clock, listings
 
@@ -68,11 +69,13 @@ def on_watch(data):
     if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
         return _refuse("invalid_seq", _("since_seq must be a whole number."), lot_id)
     try:
-        listings().get_for(lot_id, current_user)
+        listing = listings().get_for(lot_id, current_user)
         # Join first, then read: an event in between arrives twice at worst, and clients drop
         # anything at or below the seq they already have.
         join_room(lot_room(lot_id))
         state = listings().view(lot_id)
+        if current_user.is_authenticated:  # lot_state goes to this client only: say where they stand
+            state["you"] = standing(db.session, current_user, listing, state)
     except ServiceError as exc:
         leave_room(lot_room(lot_id))
         return _refuse(exc.code, exc.message, lot_id)

@@ -9,7 +9,8 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..security import bid_limit
 from ..validation import dollars_to_cents, page_args
-from ..wiring import bidding, listings, watchlist
+from ..services.standing import my_order_id, standing
+from ..wiring import bidding, gateway, listings, purchases, watchlist
 from . import bp
 
 
@@ -55,18 +56,111 @@ def index():
 
 @bp.route("/lots/<int:lot_id>")
 def lot(lot_id: int):
-    """One lot, live."""
+    """One lot, live: where the viewer stands, and the bid form or the Buy button."""
     try:
-        listings().get_for(lot_id, current_user)
+        listing = listings().get_for(lot_id, current_user)
         view = listings().view(lot_id)
     except ServiceError:
         abort(404)
     history = bidding().history(lot_id, page=1, per_page=20)
     card_required = bool(current_app.config["CARD_HOLDS"] and current_user.is_authenticated
                          and not current_user.has_payment_method)
+    you = standing(db.session, current_user, listing, view)
+    # Buy (or buy-now) is on the page, its state following the lot live: signed in with a card,
+    # not the seller, a lot sold at a price or an auction still offering buy-now.
+    can_buy = (current_user.is_authenticated and not card_required and not (you and you["state"] == "seller")
+               and view["status"] in ("live", "scheduled")
+               and (view["kind"] != "auction" or view["buy_now_price_cents"] is not None))
     return render_template("lots/lot.html", lot=view, history=history, bid_key=secrets.token_urlsafe(12),
                            card_required=card_required, watching=lot_id in watched_ids([view]),
+                           you=you, can_buy=can_buy, **_checkout_context(),
                            chart_points=bidding().price_points(lot_id) if view["kind"] == "auction" else [])
+
+
+def _checkout_context() -> dict:
+    """What Buy needs on a page: a key for this page load (a double click or a resent form is one
+    order), Stripe.js settings (for a bank's check), and the transfer window to promise."""
+    gw = gateway()
+    return {"buy_key": secrets.token_urlsafe(12), "stripe_js_url": gw.stripe_js_url,
+            "publishable_key": gw.publishable_key or "",
+            "transfer_days": max(1, round(current_app.config["TRANSFER_WINDOW_HOURS"] / 24))}
+
+
+def buy_price(view: dict) -> int | None:
+    """What Buy costs now: the price (fixed, Dutch at this moment) or the buy-now price; None when
+    the lot cannot be bought at a price now (closed, not started, an auction past its first bid)."""
+    if view["status"] != "live":
+        return None
+    return view["buy_now_price_cents"] if view["kind"] == "auction" else view["current_price_cents"]
+
+
+@bp.get("/lots/<int:lot_id>/buy")
+@login_required
+def confirm_buy(lot_id: int):
+    """Without JavaScript: what Buy commits to (the handle, the price, what happens next)."""
+    try:
+        listing = listings().get_for(lot_id, current_user)
+        view = listings().view(lot_id)
+    except ServiceError:
+        abort(404)
+    lot_url = url_for("lots.lot", lot_id=lot_id)
+    price = buy_price(view)
+    if price is None:
+        flash(_("This lot cannot be bought now."), "error")
+        return redirect(lot_url)
+    if current_app.config["CARD_HOLDS"] and not current_user.has_payment_method:
+        flash(_("Save a card first: it is charged when you confirm."), "info")
+        return redirect(url_for("account.card", next=lot_url))
+    held_for_other = bool(view.get("held_until")) and listing.hold_buyer_id != current_user.id
+    return render_template("lots/buy.html", lot=view, price_cents=price, held_for_other=held_for_other,
+                           **_checkout_context())
+
+
+@bp.post("/lots/<int:lot_id>/buy")
+@login_required
+def buy(lot_id: int):
+    """Buy at the confirmed price (a form post); the order's page says what follows."""
+    lot_url = url_for("lots.lot", lot_id=lot_id)
+    try:
+        accepted = int(request.form.get("max_price_cents", ""))
+    except ValueError:
+        flash(_("That price could not be read; please press Buy again."), "error")
+        return redirect(lot_url)
+    try:
+        order = purchases().buy(current_user, lot_id, accepted, request.form.get("key") or None)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        if exc.code == "payment_method_required":
+            return redirect(url_for("account.card", next=lot_url))
+        return redirect(lot_url)
+    return redirect(after_purchase(order))
+
+
+def after_purchase(order) -> str:
+    """Where a buyer goes once their order is placed, with a flash saying how it stands."""
+    from ..models import OrderStatus
+
+    if order.status == OrderStatus.ACTION_REQUIRED:
+        flash(_("Your order is placed, but the payment needs you: %(reason)s", reason=order.failure or "—"), "warning")
+        return url_for("account.pay_order", order_id=order.id)
+    if order.paid_at is not None:
+        flash(_("Paid: %(price)s. The handle moves to your account next; this is your receipt.",
+                price=format_cents(order.amount_cents)), "success")
+    else:
+        flash(_("Your order is placed; we are taking the payment now."), "info")
+    return url_for("orders.order", order_id=order.id)
+
+
+@bp.get("/lots/<int:lot_id>/order")
+@login_required
+def my_order(lot_id: int):
+    """My order for this lot (the "You won" line links here): to pay it, or its receipt."""
+    order_id = my_order_id(db.session, current_user, lot_id)
+    if order_id is None:
+        flash(_("You have no order for this lot."), "info")
+        return redirect(url_for("lots.lot", lot_id=lot_id))
+    return redirect(url_for("orders.order", order_id=order_id))
 
 
 @bp.route("/lots/<int:lot_id>/watch", methods=["POST"])

@@ -94,6 +94,16 @@ def dutch_of(listing: Listing) -> DutchLot:
     )
 
 
+def hold_for_checkout(session, publisher, listing: Listing, buyer_id: int, now: datetime,
+                      hold_seconds: int = auctions.HOLD_SECONDS) -> None:
+    """Hold a fixed-price lot for a buyer's checkout (the engine's rule; raises RuleViolation),
+    and tell every watcher it is held and until when (`lot_held`)."""
+    outcome = auctions.start_checkout(fixed_of(listing), buyer_id, now, hold_seconds)
+    listing.hold_buyer_id, listing.hold_until = outcome.lot.hold_buyer_id, outcome.lot.hold_until
+    if any(isinstance(event, auctions.HoldPlaced) for event in outcome.events):
+        record_event(session, publisher, listing, "lot_held", {"held_until": iso(listing.hold_until)}, now)
+
+
 def engine_lot(listing: Listing, proxies: Iterable[ProxyBid] = ()):
     """The engine state of any listing."""
     if listing.kind == ListingKind.AUCTION:

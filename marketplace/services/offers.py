@@ -19,7 +19,7 @@ from ..clock import iso
 from ..db import lock_for_update, transaction
 from ..errors import BadRequest, Conflict, Forbidden, NotFound, ServiceError, from_rule
 from ..models import Listing, ListingKind, Offer, OfferStatus, Order, OrderStatus, User
-from .lots import aliases, check_may_take_part, fixed_of
+from .lots import aliases, check_may_take_part, fixed_of, hold_for_checkout
 from .notices import notify
 from .payments import PaymentRequired
 from .settlement import open_order
@@ -260,10 +260,9 @@ class OfferService:
                 raise Conflict("buyer_cannot_buy", "This buyer may no longer buy this lot.") from exc
             hold = auctions.HOLD_SECONDS if side == Side.BUYER else SELLER_ACCEPT_HOLD_SECONDS
             try:
-                checkout = auctions.start_checkout(fixed_of(listing), buyer.id, now, hold)
+                hold_for_checkout(self.session, self.publisher, listing, buyer.id, now, hold)
             except RuleViolation as exc:
                 raise refused(exc) from None
-            listing.hold_buyer_id, listing.hold_until = checkout.lot.hold_buyer_id, checkout.lot.hold_until
             order = open_order(self.session, listing, buyer.id, offer.amount_cents, "offer", now, self.commission_bps)
             order.pay_by = listing.hold_until
             store(self.session, listing, buyer.id, rows, outcome, now)

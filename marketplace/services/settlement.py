@@ -265,14 +265,23 @@ class SettlementService:
             record(self.session, "lapsed", 0, now, order_id=order.id, user_id=order.buyer_id)
             notify(self.session, self.publisher, order.buyer_id, "order_lapsed", now, lot_id=order.listing_id,
                    order_id=order.id, strikes=buyer.strikes)
-            if order.source not in CHECKOUT_SOURCES:  # a fixed-price checkout's hold simply ends
-                listing = self.session.execute(
-                    lock_for_update(select(Listing).where(Listing.id == order.listing_id))).scalar_one()
-                if order.source == "auction":
-                    self._offer_second_chance(locked, listing, now)
-                else:
-                    self._back_on_sale(listing, now)
+            listing = self.session.execute(
+                lock_for_update(select(Listing).where(Listing.id == order.listing_id))).scalar_one()
+            if order.source in CHECKOUT_SOURCES:
+                self._end_checkout_hold(listing, order.buyer_id, now)
+            elif order.source == "auction":
+                self._offer_second_chance(locked, listing, now)
+            else:
+                self._back_on_sale(listing, now)
         return True
+
+    def _end_checkout_hold(self, listing: Listing, buyer_id: int, now) -> None:
+        """An unpaid checkout frees its fixed-price lot, and every watcher sees it on sale again.
+
+        Only this buyer's hold: once it ran out another buyer may have started checkout."""
+        if listing.closed_status is None and listing.hold_buyer_id == buyer_id:
+            listing.hold_buyer_id = listing.hold_until = None
+            record_event(self.session, self.publisher, listing, "lot_hold_ended", {"held_until": None}, now)
 
     # ---- second-chance offers: offered → awaiting_payment | declined ------------------------
     def _offer_second_chance(self, lapsed: Order, listing: Listing, now) -> None:

@@ -388,7 +388,8 @@
         throw {
           code: error.code || "http_" + response.status,
           message: error.message || (response.status === 400 || response.status === 403 ? t("page_expired") : fallback),
-          action: error.action_url
+          action: error.action_url,
+          details: error.details || null
         };
       });
     }, function () {

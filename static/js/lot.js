@@ -65,8 +65,23 @@
     historyEmpty: q('[data-field="history-empty"]'),
     dialog: document.querySelector('[data-testid="confirm-dialog"]'),
     confirmText: document.querySelector('[data-testid="confirm-text"]'),
-    confirmButton: document.querySelector('[data-testid="confirm-bid"]')
+    confirmButton: document.querySelector('[data-testid="confirm-bid"]'),
+    standing: q('[data-testid="standing"]'),
+    standingText: q('[data-field="standing-text"]'),
+    standingLink: q('[data-field="standing-link"]'),
+    holdNote: q('[data-field="hold-note"]'),
+    heldUntil: q('[data-field="held-until"]'),
+    buyOpensNote: q('[data-field="buy-opens-note"]'),
+    buyNowText: q('[data-field="buy-now-text"]')
   };
+
+  function jsonData(value) {
+    try {
+      return JSON.parse(value || "null");
+    } catch (err) {
+      return null;
+    }
+  }
 
   var state = {
     seq: intOrNull(root.dataset.seq) || 0,
@@ -81,8 +96,13 @@
     bidPending: false,
     pendingAmount: null,
     startPoll: 0,
-    dutch: null
+    dutch: null,
+    heldUntil: HX.parseTime(root.dataset.heldUntil),   // a fixed-price lot held for a checkout
+    heldByYou: root.dataset.heldByYou === "true",
+    you: jsonData(root.dataset.you),                  // where the viewer stands (services/standing.py)
+    buyPending: false
   };
+  state.myMax = state.you && typeof state.you.your_max_cents === "number" ? state.you.your_max_cents : null;
 
   if (kind === "dutch") {
     state.dutch = {
@@ -126,6 +146,8 @@
     if (els.countdownLabel) {
       els.countdownLabel.textContent = status === "scheduled" ? t("opens_in") : open ? t("time_left") : "";
     }
+    if (els.buyOpensNote) els.buyOpensNote.hidden = status !== "scheduled";
+    refreshBuy(HX.now());
   }
 
   function setPrice(cents, quiet) {
@@ -135,6 +157,7 @@
     state.price = cents;
     if (els.price) {
       els.price.textContent = usd(cents);
+      els.price.dataset.cents = String(cents); // what Buy offers to pay (checkout.js)
       if (changed) {
         els.price.classList.remove("is-changed");
         void els.price.offsetWidth; // restart the highlight
@@ -184,6 +207,99 @@
   function setBuyNow(cents) {
     if (!els.buyNow) return; // only rendered when the page had a buy-now price
     els.buyNow.hidden = !cents || state.closed;
+    if (!cents) return;
+    // An admin may change the buy-now price before the first bid: the button offers the new one.
+    els.buyNow.dataset.priceCents = String(cents);
+    Array.prototype.forEach.call(els.buyNow.querySelectorAll('[data-field="buy-price"]'), function (el) {
+      el.textContent = usd(cents);
+    });
+    if (els.buyNowText) els.buyNowText.textContent = t("buy_now_offer", { price: usd(cents) });
+  }
+
+  /* ---- buying: the Buy buttons follow the lot's state (checkout.js does the buying) ------- */
+
+  function heldForOther(at) {
+    return state.heldUntil !== null && state.heldUntil > at && !state.heldByYou;
+  }
+
+  function refreshBuy(at) {
+    var held = heldForOther(at);
+    Array.prototype.forEach.call(root.querySelectorAll('[data-field="buy-button"]'), function (button) {
+      button.disabled = state.status !== "live" || state.closed || held || state.buyPending;
+    });
+    if (els.holdNote) els.holdNote.hidden = !held || state.closed;
+  }
+
+  /** A checkout hold: `iso` until when (null: none); `byYou` when this viewer checks out. */
+  function setHold(iso, byYou) {
+    state.heldUntil = HX.parseTime(iso);
+    state.heldByYou = !!(state.heldUntil !== null && byYou);
+    root.dataset.heldUntil = iso || "";
+    if (els.heldUntil && iso) {
+      els.heldUntil.textContent = "";
+      els.heldUntil.appendChild(HX.timeElement(iso));
+    }
+    refreshBuy(HX.now());
+  }
+
+  /* ---- where you stand ---------------------------------------------------------------------- */
+
+  var STANDING_LINKS = { seller: "standing_manage" };
+
+  /** Show the viewer's standing (null hides it); the same sentences as lots/_standing.html. */
+  function setStanding(you) {
+    state.you = you || null;
+    if (you && typeof you.your_max_cents === "number") state.myMax = you.your_max_cents;
+    if (!els.standing) return;
+    if (!you || !you.state) {
+      els.standing.hidden = true;
+      els.standing.setAttribute("data-state", "");
+      return;
+    }
+    els.standing.hidden = false;
+    els.standing.setAttribute("data-state", you.state);
+    els.standing.className = "standing standing-" + you.state;
+    if (els.standingText) {
+      els.standingText.textContent = "";
+      var text = t("standing_" + you.state, {
+        max: usd(you.your_max_cents), price: usd(you.state === "outbid" ? you.min_next_bid_cents : you.amount_cents),
+        time: "{time}"
+      });
+      var parts = text.split("{time}");
+      els.standingText.appendChild(document.createTextNode(parts[0]));
+      if (parts.length > 1) {
+        els.standingText.appendChild(HX.timeElement(you.held_until || you.pay_by));
+        els.standingText.appendChild(document.createTextNode(parts[1]));
+      }
+    }
+    if (!els.standingLink) return;
+    var href = null;
+    var label = STANDING_LINKS[you.state] || null;
+    if (you.state === "seller") {
+      href = els.standingLink.getAttribute("href");
+    } else if (you.order_id) {
+      var pay = you.order_status === "action_required";
+      href = "/orders/" + encodeURIComponent(you.order_id) + (pay ? "/pay" : "");
+      label = pay ? "standing_pay" : you.order_status === "offered" ? "standing_offer" : "standing_order";
+    } else if (you.state === "won" || you.state === "bought") {
+      href = root.dataset.orderUrl; // the server finds this viewer's order for the lot
+      label = "standing_order";
+    }
+    els.standingLink.hidden = !href;
+    if (href) {
+      els.standingLink.setAttribute("href", href);
+      els.standingLink.textContent = t(label);
+    }
+  }
+
+  /** After a bid on an auction this viewer has a maximum on: leading, below the reserve or outbid. */
+  function followBid(leaderAlias, reserveMet, minNext) {
+    if (state.myMax === null || !HX.userAlias || state.closed) return;
+    if (leaderAlias === HX.userAlias) {
+      setStanding({ state: reserveMet === false ? "below_reserve" : "leading", your_max_cents: state.myMax });
+    } else if (leaderAlias) {
+      setStanding({ state: "outbid", your_max_cents: state.myMax, min_next_bid_cents: minNext });
+    }
   }
 
   function setEndsAt(iso) {
@@ -227,7 +343,7 @@
     if (!els.winner) return;
     els.winner.hidden = false;
     if (winnerAlias) {
-      els.winner.textContent = t("won_by", { alias: winnerAlias, price: usd(amountCents) });
+      els.winner.textContent = t(kind === "auction" ? "sold_at_auction" : "sold_at", { price: usd(amountCents) });
       els.winner.classList.remove("is-none");
     } else {
       els.winner.textContent = t("no_winner");
@@ -320,6 +436,27 @@
     if (els.nextDrop) els.nextDrop.textContent = "—";
     if (root.dataset.endsAt) setEndsAt(root.dataset.endsAt);
     if (!wasClosed && !quiet) announce(t("announce_closed"));
+    if (!wasClosed) root.dispatchEvent(new CustomEvent("hx:closed"));
+    refreshBuy(HX.now());
+    if (state.you && state.you.state === "seller") return;
+    if (winnerAlias && HX.userAlias && winnerAlias === HX.userAlias) {
+      if (!state.you || (state.you.state !== "won" && state.you.state !== "bought")) {
+        setStanding({ state: kind === "auction" && state.myMax !== null ? "won" : "bought", amount_cents: amountCents });
+      }
+    } else if (state.myMax !== null && kind === "auction") {
+      setStanding({ state: "lost", your_max_cents: state.myMax, amount_cents: amountCents });
+    } else if (state.you && state.you.state === "checking_out") {
+      setStanding(null);
+    }
+  }
+
+  /** A sale that went unpaid put the lot back on sale (`lot_reopened`): open it again. */
+  function reopen() {
+    state.closed = false;
+    if (els.winner) els.winner.hidden = true;
+    if (state.you && state.you.state !== "seller") setStanding(null);
+    root.dispatchEvent(new CustomEvent("hx:reopened"));
+    watch(); // lot_state brings its price, status and end
   }
 
   /* ---- applying what the server says -------------------------------------------------------- */
@@ -358,6 +495,11 @@
       state.dutch.startsAt = state.startsAt;
     }
     setEndsAt(lot.ends_at);
+    if (kind === "fixed" && Object.prototype.hasOwnProperty.call(lot, "held_until")) {
+      var you = Object.prototype.hasOwnProperty.call(lot, "you") ? lot.you : state.you;
+      setHold(lot.held_until, you && you.state === "checking_out");
+    }
+    if (Object.prototype.hasOwnProperty.call(lot, "you")) setStanding(lot.you);
     if (Object.prototype.hasOwnProperty.call(lot, "winner_alias")) {
       close(lot.status, lot.winner_alias, lot.final_price_cents, true);
     } else {
@@ -402,6 +544,7 @@
       els.result.removeAttribute("data-outcome");
     }
     announce(t("announce_bid", { price: usd(price), alias: ev.alias }));
+    followBid(ev.leader_alias || ev.alias, ev.reserve_met, ev.min_next_bid_cents);
   }
 
   function onExtended(ev) {
@@ -419,6 +562,35 @@
     if (Object.prototype.hasOwnProperty.call(ev, "reserve_met")) setReserve(ev.reserve_met);
     setBuyNow(ev.buy_now_price_cents);
     setEndsAt(ev.ends_at);
+    // An admin's change (a voided bid) may move the lead: the leader and the count follow.
+    if (Object.prototype.hasOwnProperty.call(ev, "leader_alias")) {
+      setLeader(ev.leader_alias);
+      if (ev.voided_alias && HX.userAlias && ev.voided_alias === HX.userAlias) {
+        state.myMax = null;
+        setStanding(null);
+      } else {
+        followBid(ev.leader_alias, ev.reserve_met, ev.min_next_bid_cents);
+      }
+    }
+    if (typeof ev.bid_count === "number") setBidCount(ev.bid_count);
+    tick(HX.now());
+  }
+
+  function onHeld(ev) {
+    if (!accept(ev)) return;
+    setHold(ev.held_until, root.dataset.checkingOut === "true");
+  }
+
+  function onHoldEnded(ev) {
+    if (!accept(ev)) return;
+    setHold(null, false);
+    if (state.you && state.you.state === "checking_out") setStanding(null);
+    root.dispatchEvent(new CustomEvent("hx:hold-ended"));
+  }
+
+  function onReopened(ev) {
+    if (!accept(ev)) return;
+    reopen();
   }
 
   function onClosed(ev) {
@@ -454,6 +626,14 @@
     HX.socket.on("lot_extended", onExtended);
     HX.socket.on("lot_updated", onUpdated);
     HX.socket.on("lot_closed", onClosed);
+    HX.socket.on("lot_held", onHeld);
+    HX.socket.on("lot_hold_ended", onHoldEnded);
+    HX.socket.on("lot_reopened", onReopened);
+    HX.socket.on("outbid", function (data) {
+      if (data && data.lot_id === lotId && state.myMax !== null && !state.closed) {
+        setStanding({ state: "outbid", your_max_cents: state.myMax, min_next_bid_cents: state.minNext });
+      }
+    });
     HX.socket.on("error", function (err) {
       if (!err || (err.lot_id !== undefined && err.lot_id !== lotId)) return;
       if (state.bidPending) return; // the bid's ack reports it
@@ -464,6 +644,7 @@
   /* ---- every second ------------------------------------------------------------------------ */
 
   function tick(at) {
+    refreshBuy(at); // a hold that ran out frees the lot, even before the server says so
     if (state.dutch && state.status !== "scheduled" && !state.closed) {
       var d = HX.dutch(state.dutch, at);
       setPrice(d.price);
@@ -611,6 +792,8 @@
       } else {
         showResult("outbid", t("outbid_now", { price: usd(price) }));
       }
+      state.myMax = ack.your_max_cents;
+      if (ack.lot) followBid(ack.leading ? HX.userAlias : ack.lot.leader_alias, ack.lot.reserve_met, ack.lot.min_next_bid_cents);
       if (els.input) els.input.value = "";
       if (els.key) els.key.value = HX.newKey();
     });
@@ -656,6 +839,25 @@
       els.input.removeAttribute("aria-invalid");
     });
   }
+
+  /* ---- for checkout.js ------------------------------------------------------------------------ */
+  HX.lotPage = {
+    lotId: lotId,
+    kind: kind,
+    handle: handle,
+    /** The price Buy pays now: the lot's live price (Dutch, fixed) or the buy-now price. */
+    buyPrice: function () {
+      if (kind === "auction") return els.buyNow ? intOrNull(els.buyNow.dataset.priceCents) : null;
+      return state.price;
+    },
+    setBuyPending: function (on) {
+      state.buyPending = !!on;
+      refreshBuy(HX.now());
+    },
+    setHold: setHold,
+    setStanding: setStanding,
+    isClosed: function () { return state.closed; }
+  };
 
   /* ---- start -------------------------------------------------------------------------------- */
   // The amount as integer cents from the page; its text is formatted for the reader's language.
