@@ -295,7 +295,13 @@
     text.textContent = t(key || kind, { handle: data.handle || "", price: usd(data.amount_cents),
                                         time: data.ends_at ? formatTime(data.ends_at) : "" });
     body.appendChild(text);
-    if (data.lot_id !== undefined && data.lot_id !== null) {
+    if (kind === "won" && data.order_id !== undefined && data.order_id !== null) {
+      // A win leads to its order: that is where the winner pays, or finds the receipt.
+      var orderLink = document.createElement("a");
+      orderLink.href = "/orders/" + encodeURIComponent(data.order_id);
+      orderLink.textContent = t("standing_order");
+      body.appendChild(orderLink);
+    } else if (data.lot_id !== undefined && data.lot_id !== null) {
       var link = document.createElement("a");
       link.href = lotUrl(data.lot_id);
       link.textContent = t("view_lot");
