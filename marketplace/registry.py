@@ -120,6 +120,20 @@ class DatabaseRegistry:
         self._session.flush()
         return row.account
 
+    def give_back(self, handle_id: int, user_id: int, now: datetime) -> PlatformAccount:
+        """Put a handle kept for a user (swapped out of their account by a purchase) into a new
+        account of theirs: their bought handle stays where it is, and both are theirs."""
+        row = self._session.get(Handle, handle_id)
+        if row is None or row.account_id is not None or row.held_for_user_id != user_id:
+            raise Conflict("handle_not_kept", "This handle is not kept for you.")
+        account = PlatformAccount(user_id=user_id, last_active_at=now, created_at=now)
+        self._session.add(account)
+        self._session.flush()
+        row.account_id = account.id
+        row.held_for_user_id = row.held_until = row.released_at = None
+        self._session.flush()
+        return account
+
     def add_released(self, handle: str, now: datetime, protected: bool = False) -> Handle:
         """Put a handle straight into the platform's pool (seeding and tests)."""
         name, display = parse_handle(handle)

@@ -114,6 +114,12 @@ def sellers():
     return SellerService(db.session, clock(), publisher(), listings(), current_app.config["COMMISSION_BPS"])
 
 
+def handles():
+    """A user's own handles, and previous ones kept for them after a purchase."""
+    from .services.handles import HandleService
+    return HandleService(db.session, clock(), sellers().linked_handles)
+
+
 def offers():
     """Offers on fixed-price lots: buyers', sellers' answers, and their expiry (worker)."""
     from .services.offers import OfferService

@@ -106,6 +106,36 @@ def decline_offer(order_id: int):
     return redirect(f"/orders/{order_id}")
 
 
+# ---- my handles, and the previous one kept for 30 days (DESIGN.md section 5) -----------------
+@bp.get("/account/handles")
+@login_required
+def my_handles():
+    """The handles in my accounts, and previous ones kept for me after a purchase."""
+    from ..wiring import handles
+
+    service = handles()
+    return render_template("account/handles.html", owned=service.linked_handles(current_user),
+                           kept=service.kept(current_user))
+
+
+@bp.post("/account/handles/<handle>/take-back")
+@login_required
+def take_back(handle: str):
+    """Take a kept handle back into an account of mine (form post)."""
+    from flask import url_for
+
+    from ..wiring import handles
+
+    try:
+        row = handles().take_back(current_user, handle)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("@%(handle)s is yours again, in an account of its own.", handle=row.display), "success")
+    return redirect(url_for("account.my_handles"))
+
+
 # ---- backorders (DESIGN.md section 2) -------------------------------------------------------
 def _backorders_page(form, status: int = 200):
     """Render my backorders with the backorder form (as submitted)."""

@@ -178,6 +178,24 @@ def save_payment_method():
     return jsonify(cards().save_payment_method(current_user, body().get("payment_method"))), 200
 
 
+@bp.get("/me/handles")
+@signed_in
+def my_handles():
+    """My handles: in my accounts, and previous ones kept for me for 30 days after a purchase."""
+    from ..wiring import handles
+    return jsonify(handles().mine(current_user))
+
+
+@bp.post("/me/handles/take-back")
+@signed_in
+def take_back_handle():
+    """Take back a handle kept for me (`{handle}`), into an account of my own; my handles after."""
+    from ..wiring import handles
+    service = handles()
+    service.take_back(current_user, body().get("handle"))
+    return jsonify(service.mine(current_user))
+
+
 @bp.get("/me/bids")
 @signed_in
 def my_bids():

@@ -6,6 +6,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..services.order_views import order_page, orders_of
 from ..validation import page_args
+from ..wiring import clock
 from . import bp
 
 PER_PAGE = 25
@@ -20,7 +21,7 @@ def _service_error(exc: ServiceError):
 @login_required
 def order(order_id: int):
     """An order: the buyer's receipt and progress, or the seller's sale; 404 for anyone else."""
-    return render_template("orders/order.html", **order_page(db.session, current_user, order_id))
+    return render_template("orders/order.html", **order_page(db.session, current_user, order_id, clock().now()))
 
 
 @bp.get("/account/orders")

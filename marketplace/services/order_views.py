@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from ..errors import NotFound
 from ..models import CardHold, Listing, LotEvent, Order, OrderStatus, PaymentRecord, User
+from .handles import kept_for
 from .purchases import order_for
 from .refunds import REFUNDABLE, HANDLE_NOTE
 
@@ -66,7 +67,7 @@ def payout_state(session, order: Order) -> str:
     return "none"
 
 
-def order_page(session, user: User, order_id: int) -> dict:
+def order_page(session, user: User, order_id: int, now=None) -> dict:
     """Everything the order page needs; 404 unless the user is its buyer, its seller or an admin."""
     order = order_for(session, user, order_id)
     listing = session.get(Listing, order.listing_id)
@@ -76,7 +77,9 @@ def order_page(session, user: User, order_id: int) -> dict:
         refund = session.execute(select(PaymentRecord).where(
             PaymentRecord.order_id == order.id, PaymentRecord.kind == "refunded").order_by(PaymentRecord.id.desc())
             .limit(1)).scalar_one_or_none()
-    return {"order": order, "listing": listing, "role": role, "steps": steps_of(order),
+    # Once the handle has moved, the buyer's previous one is kept for them: say so, and where.
+    kept = kept_for(session, user.id, now) if now is not None and role == "buyer" and order.transferred_at else []
+    return {"order": order, "listing": listing, "role": role, "steps": steps_of(order), "kept": kept,
             "card": card_used(session, order), "payout": payout_state(session, order),
             "refunded_at": refund.at if refund else (order.updated_at if order.status == OrderStatus.REFUNDED else None),
             "reason": order.failure if order.status == OrderStatus.REFUNDED else None}

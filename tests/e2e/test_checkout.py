@@ -357,3 +357,32 @@ def test_checkout_pages_read_well_on_a_phone_in_english_and_arabic(module_browse
             assert serious_violations(page) == [], "buy dialog"
         shot(page, f"dialog-{lang}-{size}", full_page=False)
         page.context.close()
+
+
+def test_the_buyers_previous_handle_is_kept_and_taken_back_in_the_page(module_browser, module_server,
+                                                                       fake_stripe):
+    from marketplace.registry import DatabaseRegistry
+
+    server, seed_app = module_server
+    email = buyer(seed_app, fake_stripe, "Sam")
+    with seed_app.app_context():
+        user = db.session.query(User).filter_by(email=email).one()
+        DatabaseRegistry(db.session).create_account("sams_old", seed_app.extensions["clock"].now(), user_id=user.id)
+        db.session.commit()
+    lot_id = fixed_lot(seed_app, price_cents=1_500_000)
+    page = page_for(module_browser, server, email, PHONE)
+    open_lot(page, server, lot_id)
+    press_buy(page)
+    page.click("[data-testid=confirm-buy]")
+    page.wait_for_url(re.compile(r".*/orders/\d+$"), timeout=15_000)
+    wait_completed(page)
+    page.reload()  # the note names the handle the swap kept for the buyer
+    assert "@sams_old left your account" in page.locator("[data-testid=kept-note]").inner_text()
+    page.click("[data-testid=kept-link]")
+    kept = page.locator("[data-testid=kept-handle][data-handle=sams_old]")
+    assert "Kept for you until" in kept.inner_text()
+    shot(page, "kept-handle-phone")
+    kept.locator("[data-testid=take-back]").click()
+    page.locator("[data-testid=owned-handle][data-handle=sams_old]").wait_for()
+    assert "is yours again" in page.locator("[data-testid=flash]").inner_text()
+    page.context.close()
