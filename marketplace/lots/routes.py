@@ -73,8 +73,17 @@ def lot(lot_id: int):
                and (view["kind"] != "auction" or view["buy_now_price_cents"] is not None))
     return render_template("lots/lot.html", lot=view, history=history, bid_key=secrets.token_urlsafe(12),
                            card_required=card_required, watching=lot_id in watched_ids([view]),
-                           you=you, can_buy=can_buy, **_checkout_context(),
+                           you=you, can_buy=can_buy, prefill=_prefill(request.args.get("max")), **_checkout_context(),
                            chart_points=bidding().price_points(lot_id) if view["kind"] == "auction" else [])
+
+
+def _prefill(cents: str | None) -> str:
+    """A maximum to put back in the bid field (`?max=<cents>`, after the bank confirmed its
+    authorisation), as plain dollars; empty when absent or unreadable."""
+    if not cents or not cents.isdigit() or len(cents) > 13:
+        return ""
+    whole, part = divmod(int(cents), 100)
+    return f"{whole}.{part:02d}" if part else str(whole)
 
 
 def _checkout_context() -> dict:

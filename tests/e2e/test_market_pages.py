@@ -115,3 +115,12 @@ def test_home_watchlist_and_a_live_price_chart(browser, live_server):
         phone.screenshot(path=str(SCREENS / f"market-{name}-phone.png"), full_page=True)
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} scrolls sideways on a phone by {overflow}px"
+
+    # Unwatch from the watchlist page: the lot leaves it.
+    phone.goto(f"{server.url}/account/watchlist")
+    button = phone.locator(f"[data-testid=lot-card][data-lot-id='{world['lot_id']}'] [data-testid=watch-button]")
+    button.click()
+    phone.locator(f"[data-testid=lot-card][data-lot-id='{world['lot_id']}'] "
+                  "[data-testid=watch-button][data-watching=false]").wait_for()
+    phone.reload()
+    assert phone.locator(f"[data-testid=watchlist] [data-testid=lot-card][data-lot-id='{world['lot_id']}']").count() == 0

@@ -75,6 +75,10 @@ def test_winning_outbid_and_won_live_in_two_browsers(module_browser, module_serv
     # The "won" notice leads to the order too, not the lot.
     bob_page.goto(f"{server.url}/account/notifications")
     assert bob_page.locator(f"a[href='{order_path}']").count() >= 1
+    # Marking them read clears the count in the header.
+    assert bob_page.locator("[data-testid=notice-count]").is_visible()
+    bob_page.click("[data-testid=mark-read]")
+    bob_page.locator("[data-testid=notice-count]").wait_for(state="hidden")
     for page in (alice_page, bob_page):
         page.context.close()
 
@@ -96,4 +100,34 @@ def test_a_seller_on_their_own_lot_sees_it_is_theirs_and_no_controls(module_brow
         for control in ("buy-button", "bid-form", "buy-now-button", "offer-form"):
             assert page.locator(f"[data-testid={control}]").count() == 0, control
     shot(page, "standing-seller-phone")
+    page.context.close()
+
+
+def test_a_bid_the_bank_asks_about_is_confirmed_then_placed(module_browser, module_server, fake_stripe):
+    from tests.support import fake_stripe_card
+
+    server, seed_app = module_server
+    with seed_app.app_context():
+        lot_id = make_auction(minutes=30, start_cents=100_000).id
+        email = make_user(name="Vera", card=fake_stripe_card(fake_stripe, "4000002760003184")).email
+    page = page_for(module_browser, server, email, PHONE)
+    open_lot(page, server, lot_id)
+    bid(page, "2,500")
+    # Refused until the bank confirms the authorisation: the refusal leads to the bank's check.
+    link = page.locator("[data-testid=bid-action-link]")
+    link.wait_for(timeout=15_000)
+    assert link.inner_text() == "Confirm with your bank"
+    link.click()
+    page.locator("[data-testid=hold-page]").wait_for()
+    page.click("[data-testid=authenticate-hold]")
+    page.click("text=Complete authentication", timeout=15_000)
+    page.locator("[data-testid=bid-again]").wait_for(timeout=15_000)
+    shot(page, "bid-bank-confirmed-phone")
+    page.click("[data-testid=bid-again]")
+    page.locator("[data-testid=live-badge][data-state=live]").wait_for()
+    assert page.locator("[data-testid=bid-input]").input_value() == "2500"  # the authorised maximum, put back
+    page.click("[data-testid=bid-submit]")
+    page.locator("[data-testid=confirm-dialog]").wait_for(state="visible")
+    page.click("[data-testid=confirm-bid]")
+    assert wait_standing(page, "leading") == "You are the highest bidder — your maximum is $2,500."
     page.context.close()
