@@ -386,3 +386,33 @@ def test_the_buyers_previous_handle_is_kept_and_taken_back_in_the_page(module_br
     page.locator("[data-testid=owned-handle][data-handle=sams_old]").wait_for()
     assert "is yours again" in page.locator("[data-testid=flash]").inner_text()
     page.context.close()
+
+
+def test_an_unpaid_dutch_purchase_puts_the_lot_back_on_sale_live(module_browser, module_server, fake_stripe):
+    server, seed_app = module_server
+    with seed_app.app_context():
+        admin = db.session.query(User).filter_by(email="admin@example.com").one()
+        lot_id = listings().create(admin, {"handle": released_handle().display, "kind": "dutch",
+                                           "start_price_cents": 4_000_000, "floor_price_cents": 500_000,
+                                           "half_life_seconds": 3600}).id
+    unpaid = page_for(module_browser, server, buyer(seed_app, fake_stripe, "Tove", "4000000000000341"))
+    watcher = page_for(module_browser, server, buyer(seed_app, fake_stripe, "Uli"), PHONE)
+    for page in (unpaid, watcher):
+        open_lot(page, server, lot_id)
+    press_buy(unpaid)
+    unpaid.click("[data-testid=confirm-buy]")
+    unpaid.locator("[data-testid=buy-result] [data-testid=buy-other-card]").wait_for(timeout=15_000)
+    # Bought, so off the market while its buyer may still pay...
+    watcher.locator("[data-testid=winner]").wait_for(state="visible", timeout=10_000)
+    assert watcher.locator("[data-testid=buy-box]").is_hidden()
+    # ...until the time to pay runs out (brought forward here): on sale again, live.
+    with seed_app.app_context():
+        db.session.query(Order).filter_by(listing_id=lot_id).one().pay_by = seed_app.extensions["clock"].now()
+        db.session.commit()
+    watcher.locator("[data-testid=buy-box]").wait_for(state="visible", timeout=15_000)
+    assert watcher.locator("[data-testid=winner]").is_hidden()
+    assert watcher.locator("[data-testid=buy-button]").is_enabled()
+    assert watcher.locator("[data-testid=lot-status]").inner_text() == "Live"
+    assert order_of(seed_app, lot_id).status == "lapsed"
+    for page in (unpaid, watcher):
+        page.context.close()
