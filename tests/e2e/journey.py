@@ -53,7 +53,7 @@ def flash_text(page, category: str | None = None) -> str:
     """The text of the page's flash messages (of one category when given), as a person reads them."""
     selector = "[data-testid=flash]" + (f"[data-category={category}]" if category else "")
     page.locator(selector).first.wait_for()
-    return " ".join(page.locator(selector).all_inner_texts())
+    return " ".join(page.locator(f"{selector} .flash-text").all_inner_texts())
 
 
 def eventually(seed_app, read: Callable[[], object], seconds: float = 20, what: str = "the stored state"):
