@@ -173,6 +173,8 @@ def test_a_member_asks_about_handles_an_admin_answers_one_and_the_quote_is_accep
     admin = admin_page(module_browser, server)
     admin.goto(f"{server.url}/admin/")
     admin.click("[data-testid=admin-inquiries-link]")
+    assert admin.locator(f"[data-testid=admin-inquiry-row][data-inquiry-id='{inquiry_id}']").is_visible()
+    reads_well(admin, "admin-inquiries")
     admin.locator(f"[data-testid=admin-inquiry-row][data-inquiry-id='{inquiry_id}'] a").click()
     admin.wait_for_url(re.compile(rf".*/admin/inquiries/{inquiry_id}$"))
     with seed_app.app_context():
@@ -240,5 +242,10 @@ def test_a_member_asks_about_handles_an_admin_answers_one_and_the_quote_is_accep
     member.reload()
     assert member.locator(f"[data-testid=inquiry-item][data-item-id='{items['acmecloud'][0]}'] "
                           "[data-testid=accept-item]").count() == 1
+    # The organisation's list of inquiries shows it answered, with its quote.
+    through_menu(member, "nav-inquiries")
+    listed = member.locator(f"[data-testid=inquiry-row][data-inquiry-id='{inquiry_id}']")
+    assert listed.get_attribute("data-status") == "answered" and "@acmecorp" in listed.inner_text()
+    reads_well(member, "inquiries-list")
     for page in (member, admin):
         page.context.close()
