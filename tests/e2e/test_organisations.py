@@ -23,6 +23,7 @@ from tests.e2e.journey import (
     reads_well,
     shot,
     through_menu,
+    within_width,
 )
 from tests.e2e.test_checkout import PAID, buyer, page_for
 from tests.e2e.test_live_bidding import sign_in
@@ -248,4 +249,33 @@ def test_a_member_asks_about_handles_an_admin_answers_one_and_the_quote_is_accep
     assert listed.get_attribute("data-status") == "answered" and "@acmecorp" in listed.inner_text()
     reads_well(member, "inquiries-list")
     for page in (member, admin):
+        page.context.close()
+
+
+def test_an_admin_rejects_an_organisation_with_a_reason_its_owner_reads(module_browser, module_server, fake_stripe):
+    server, seed_app = module_server
+    email = buyer(seed_app, fake_stripe, "Nils Notreal")
+    with seed_app.app_context():
+        org_id = organisations().create(db.session.query(User).filter_by(email=email).one(),
+                                        {"name": "Totally Real Brands"}).id
+    admin = admin_page(module_browser, server, PHONE)
+    admin.goto(f"{server.url}/admin/organisations?state=pending")
+    row = admin.locator(f"[data-testid=admin-organisation-row][data-organisation-id='{org_id}']")
+    within_width(admin, row.locator("[data-testid=reject]"))
+    row.locator("[data-testid=reject]").click()  # a reason is required
+    row = admin.locator(f"[data-testid=admin-organisation-row][data-organisation-id='{org_id}']")
+    assert row.locator("[data-testid=field-error]").is_visible()
+    assert org_of(seed_app, email).rejected_at is None
+    row.locator("textarea[name=reason]").fill("We could not find this company in any register.")
+    row.locator("[data-testid=reject]").click()
+    assert "Totally Real Brands was rejected; its owner is told why." in flash_text(admin, "success")
+    org = org_of(seed_app, email)
+    assert org.rejected_at is not None and org.rejection_reason == "We could not find this company in any register."
+    owner = page_for(module_browser, server, email, PHONE)
+    through_menu(owner, "nav-organisation")
+    assert owner.locator("[data-testid=verification]").get_attribute("data-state") == "rejected"
+    assert owner.locator("[data-testid=rejection-reason]").inner_text() == (
+        "The admin's reason: We could not find this company in any register.")
+    assert owner.locator("[data-testid=subscribe-form]").count() == 0
+    for page in (admin, owner):
         page.context.close()
