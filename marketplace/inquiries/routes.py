@@ -71,11 +71,17 @@ def detail(inquiry_id: int):
     return _detail_page(inquiry_id, AcceptForm())
 
 
-def _detail_page(inquiry_id: int, form: AcceptForm, status: int = 200):
-    """Render an inquiry's page (404 for anyone outside its organisation but admins)."""
+def _detail_page(inquiry_id: int, form: AcceptForm, status: int = 200, picked: set[int] | None = None):
+    """Render an inquiry's page (404 for anyone outside its organisation but admins); `picked`: the
+    handles ticked in a refused submission, which stay as the person left them (None: all ticked)."""
     inquiry = inquiries().get_for(current_user, inquiry_id)
     return render_template("inquiries/detail.html", inquiry=inquiry_json(db.session, inquiry, clock().now()),
-                           form=form), status
+                           form=form, picked=picked), status
+
+
+def _ticked() -> set[int]:
+    """The quote's handles ticked in the submitted form (ids that are not numbers are dropped)."""
+    return {int(x) for x in request.form.getlist("item_id") if x.isdigit() and len(x) < 10}
 
 
 @bp.post("/inquiries/<int:inquiry_id>/accept")
@@ -85,14 +91,11 @@ def accept(inquiry_id: int):
     """Accept the ticked handles of the quote, after the buyer confirmed the charge."""
     form = AcceptForm()
     if not form.validate_on_submit():
-        return _detail_page(inquiry_id, form, 400)
-    try:
-        ids = [int(x) for x in request.form.getlist("item_id")]
-    except ValueError:
-        ids = []
+        return _detail_page(inquiry_id, form, 400, _ticked())
+    ids = sorted(_ticked())
     if not ids:
         form.confirm.errors = [*form.confirm.errors, _("Tick at least one handle of the quote.")]
-        return _detail_page(inquiry_id, form, 400)
+        return _detail_page(inquiry_id, form, 400, set())
     try:
         result = inquiries().accept(current_user, inquiry_id, ids)
     except ServiceError as exc:
