@@ -60,6 +60,12 @@ def bidding():
     return BiddingService(db.session, clock(), publisher(), holds())
 
 
+def voids():
+    """Admins voiding bids (the engine recomputes the price from the other maxima)."""
+    from .services.voids import VoidService
+    return VoidService(db.session, clock(), publisher())
+
+
 def settlement():
     """The settlement service (worker)."""
     from .services.settlement import SettlementService

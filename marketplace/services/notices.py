@@ -23,11 +23,11 @@ KINDS = ("won", "outbid", "payment_taken", "payment_needed", "payment_failed", "
          "second_chance_offer", "handle_transferred", "refunded", "lot_sold", "payout_sent",
          "release_warning", "release_reminder", "backorder_released",
          "offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired",
-         "inquiry_answered", "organisation_verified", "organisation_rejected", "lot_ending")
+         "inquiry_answered", "organisation_verified", "organisation_rejected", "lot_ending", "bid_voided")
 # Too chatty for email: an active auction can outbid someone every few seconds.
 NOT_EMAILED = frozenset({"outbid"})
 # Notices link to their order's page when they name one; these are about the bidding, so the lot.
-LOT_KINDS = frozenset({"outbid", "lot_ending"})
+LOT_KINDS = frozenset({"outbid", "lot_ending", "bid_voided"})
 # Offer notices lead to the offers page until an accepted one has its order.
 OFFER_KINDS = frozenset({"offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired"})
 
