@@ -1,12 +1,20 @@
 """Admin forms; amounts are typed in dollars and stored in cents."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..errors import ServiceError
-from ..validation import dollars_to_cents
+from ..validation import MAX_REASON, dollars_to_cents
 
 
 class DollarField(StringField):
@@ -47,11 +55,21 @@ class LotForm(FlaskForm):
     submit = SubmitField(_l("Create lot"))
 
 
-class ReserveForm(FlaskForm):
-    """Set or clear an auction's reserve."""
+class LotTermsForm(FlaskForm):
+    """An open lot's terms an admin may change; a field the page leaves out is left as it is."""
 
     reserve = DollarField(_l("Reserve (USD; empty for none)"))
-    submit = SubmitField(_l("Save reserve"))
+    buy_now = DollarField(_l("Buy-now price (USD; empty for none)"))
+    ends_at = DateTimeLocalField(_l("Ends (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    submit = SubmitField(_l("Save changes"))
+
+
+class VoidForm(FlaskForm):
+    """Void one bidder's maximum on an auction; the reason goes to the audit log and the bidder."""
+
+    bidder_alias = HiddenField(validators=[DataRequired(), Length(max=40)])
+    reason = TextAreaField(_l("Reason (the bidder reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
+    submit = SubmitField(_l("Void bid"))
 
 
 class RefundForm(FlaskForm):

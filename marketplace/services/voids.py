@@ -17,12 +17,13 @@ from .. import validation as v
 from ..audit import audit
 from ..db import lock_for_update, transaction
 from ..errors import BadRequest, Conflict, NotFound, ServiceError, from_rule
-from ..models import Bid, Listing, ListingKind, ProxyBid, User
+from ..models import AuditEntry, Bid, Listing, ListingKind, ProxyBid, User
 from .listings import updated_payload
 from .lots import aliases, auction_of, lot_view, record_event, store_auction
 from .notices import notify
 
 MAX_ALIAS = 40  # User.alias's column
+VOID_ACTION = "bid.void"  # its audit entries are the record of every void
 
 
 class VoidService:
@@ -46,6 +47,13 @@ class VoidService:
         return [{"alias": names.get(p.bidder_id), "max_cents": p.max_cents, "leading": p.bidder_id == lot.leader_id,
                  "entries": counts.get(p.bidder_id, 0), "updated_at": p.updated_at} for p in ranked]
 
+    def voided(self, lot_id: int) -> list[dict]:
+        """The lot's voids, newest first, as the audit log keeps them: whose, when, by whom, why."""
+        rows = self.session.execute(select(AuditEntry).where(
+            AuditEntry.action == VOID_ACTION, AuditEntry.target == f"lot:{lot_id}").order_by(AuditEntry.id.desc())).scalars()
+        return [{"alias": row.details.get("bidder_alias"), "at": row.at, "by": row.actor,
+                 "reason": row.details.get("reason"), "max_cents": row.details.get("max_cents")} for row in rows]
+
     def preview(self, lot_id: object, bidder_alias: object) -> dict:
         """What voiding this bidder would do, changing nothing (the confirmation page shows it)."""
         listing = self._listing(lot_id)
@@ -66,7 +74,7 @@ class VoidService:
             self.session.execute(delete(ProxyBid).where(ProxyBid.listing_id == listing.id,
                                                         ProxyBid.bidder_id == bidder.id))
             store_auction(listing, after)
-            audit(self.session, now, admin, "bid.void", f"lot:{listing.id}", {**effect, "reason": reason})
+            audit(self.session, now, admin, VOID_ACTION, f"lot:{listing.id}", {**effect, "reason": reason})
             names = aliases(self.session, [after.leader_id, listing.seller_id])
             record_event(self.session, self.publisher, listing, "lot_updated",
                          updated_payload(lot_view(listing, after, now, names), voided_alias=bidder.alias), now)
