@@ -66,6 +66,12 @@ def voids():
     return VoidService(db.session, clock(), publisher())
 
 
+def buyer_standing():
+    """Admins finding accounts, verifying buyers and clearing strikes."""
+    from .services.buyer_standing import BuyerStandingService
+    return BuyerStandingService(db.session, clock(), publisher())
+
+
 def settlement():
     """The settlement service (worker)."""
     from .services.settlement import SettlementService

@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -11,7 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..errors import ServiceError
 from ..validation import MAX_REASON, dollars_to_cents
@@ -70,6 +71,20 @@ class VoidForm(FlaskForm):
     bidder_alias = HiddenField(validators=[DataRequired(), Length(max=40)])
     reason = TextAreaField(_l("Reason (the bidder reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
     submit = SubmitField(_l("Void bid"))
+
+
+class VerificationForm(FlaskForm):
+    """Verify a buyer ("1"), or take the verification away ("0"), with a reason the buyer reads."""
+
+    verified = HiddenField(validators=[DataRequired(), AnyOf(["1", "0"])])
+    reason = StringField(_l("Reason (the buyer reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class StrikeForm(FlaskForm):
+    """Clear one strike from a buyer (or every one, the "all" button), with a reason the buyer reads."""
+
+    all = BooleanField(_l("Clear every strike"))
+    reason = StringField(_l("Reason (the buyer reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
 
 
 class RefundForm(FlaskForm):
