@@ -6,6 +6,7 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -103,7 +104,8 @@ class SweepForm(FlaskForm):
 class ReleaseActionForm(FlaskForm):
     """A bulk action on the release queue; the handles come from checkboxes or the typed list."""
 
-    action = SelectField(_l("Action"), choices=[
+    # Radio buttons, not a menu: every action's whole label shows at any width and in any language.
+    action = RadioField(_l("Action"), choices=[
         SelectChoice("release_now", _l("Release now (bot-held account)")),
         SelectChoice("keep", _l("Keep with its owner")),
         SelectChoice("hold_back", _l("Hold back")),
