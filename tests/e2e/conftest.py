@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from marketplace.clock import SystemClock
 from tests.support import (
     FAKE_STRIPE_PUBLISHABLE_KEY,
     FAKE_STRIPE_SECRET_KEY,
+    FAKE_STRIPE_WEBHOOK_SECRET,
     chromium_problem,
     make_app,
     need,
@@ -21,9 +23,10 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture
-def browser():
-    """Debian's Chromium under Playwright (never a downloaded browser build)."""
+@contextmanager
+def chromium_browser():
+    """Debian's Chromium under Playwright (never a downloaded browser build); fails on exit if any
+    page broke the content security policy."""
     need("Chromium", chromium_problem())
     from playwright.sync_api import sync_playwright
 
@@ -50,11 +53,23 @@ def browser():
 
 
 @pytest.fixture
-def live_server(tmp_path, fake_stripe, gateway):
-    """The embedded app (SQLite, in-process worker) on a free port, and an app to seed it with.
+def browser():
+    """Chromium for one test."""
+    with chromium_browser() as chromium:
+        yield chromium
 
-    Yields (server, seed_app): seed_app shares the server's database and the real clock.
-    """
+
+@pytest.fixture(scope="module")
+def module_browser():
+    """One Chromium for a whole test module: its tests may share contexts (and sign-ins)."""
+    with chromium_browser() as chromium:
+        yield chromium
+
+
+@contextmanager
+def embedded_server(tmp_path: Path, fake_stripe: str):
+    """The embedded app (SQLite, in-process worker) on a free port, and an app to seed it with:
+    (server, seed_app), seed_app sharing the server's database and the real clock."""
     from flask_migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
@@ -76,3 +91,29 @@ def live_server(tmp_path, fake_stripe, gateway):
         if os.environ.get("E2E_SHOW_SERVER_LOG"):
             print(server.log_text())
         assert code is not None
+
+
+@pytest.fixture
+def live_server(tmp_path, fake_stripe, gateway):
+    """The embedded app for one test (the fake Stripe server emptied before it).
+
+    Yields (server, seed_app): seed_app shares the server's database and the real clock.
+    """
+    with embedded_server(tmp_path, fake_stripe) as pair:
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def module_live_server(tmp_path_factory, fake_stripe):
+    """The embedded app shared by a whole test module (one start instead of one per test); the
+    fake Stripe server is emptied once, before it. Yields (server, seed_app) as `live_server`."""
+    from marketplace.payments import StripeGateway
+
+    gateway = StripeGateway(FAKE_STRIPE_SECRET_KEY, api_base=fake_stripe, publishable_key=FAKE_STRIPE_PUBLISHABLE_KEY,
+                            webhook_secret=FAKE_STRIPE_WEBHOOK_SECRET)
+    try:
+        gateway.reset_dev_data()
+    finally:
+        gateway.close()
+    with embedded_server(tmp_path_factory.mktemp("e2e-module"), fake_stripe) as pair:
+        yield pair
