@@ -71,7 +71,6 @@ class VoidForm(FlaskForm):
 
     bidder_alias = HiddenField(validators=[DataRequired(), Length(max=40)])
     reason = TextAreaField(_l("Reason (the bidder reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
-    submit = SubmitField(_l("Void bid"))
 
 
 class VerificationForm(FlaskForm):
@@ -84,7 +83,7 @@ class VerificationForm(FlaskForm):
 class StrikeForm(FlaskForm):
     """Clear one strike from a buyer (or every one, the "all" button), with a reason the buyer reads."""
 
-    all = BooleanField(_l("Clear every strike"))
+    all = BooleanField()  # the "Clear all" button's value; the page labels the buttons
     reason = StringField(_l("Reason (the buyer reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
 
 

@@ -17,7 +17,7 @@ from .routes import _dollars
 
 # Which terms field a service refusal is about, so the page shows it beside that field.
 TERMS_ERRORS = {"invalid_buy_now": "buy_now", "buy_now_unavailable": "buy_now", "invalid_time": "ends_at",
-                "invalid_lot": "ends_at", "invalid_amount": "reserve"}
+                "invalid_lot": "ends_at"}
 
 
 def _minute(moment):
@@ -56,12 +56,13 @@ def _lot_page(lot_id: int, terms_form: LotTermsForm | None = None, void_form: Vo
         abort(404)
     lot = service.views([listing], admin=True)[0]
     auction = listing.kind == ListingKind.AUCTION
+    void_service, now = voids(), clock().now()
     return render_template(
         "admin/lot.html", lot=lot, listing=listing, terms_form=terms_form or _terms_form(listing),
         void_form=void_form or VoidForm(formdata=None), void_alias=void_form.bidder_alias.data if void_form else None,
-        bidders=voids().bidders(lot_id) if auction else [], voided=voids().voided(lot_id) if auction else [],
-        history=bidding().history(lot_id, 1, 50) if auction else None, now=clock().now(),
-        is_open=not listing.closed_status and (listing.ends_at is None or listing.ends_at > clock().now()),
+        bidders=void_service.bidders(lot_id) if auction else [], voided=void_service.voided(lot_id) if auction else [],
+        history=bidding().history(lot_id, 1, 50) if auction else None, now=now,
+        is_open=not listing.closed_status and (listing.ends_at is None or listing.ends_at > now),
     ), status
 
 

@@ -80,7 +80,7 @@ def clear_strikes(user_id: int):
     if not form.validate_on_submit():
         return _users_page(form, (user_id, "strikes"), 400)
     try:
-        user = buyer_standing().clear_strikes(current_user, user_id, form.reason.data, all=form.all.data)
+        user = buyer_standing().clear_strikes(current_user, user_id, form.reason.data, clear_all=form.all.data)
     except ServiceError as exc:
         return _refused(exc)
     flash(ngettext("Strikes cleared: %(email)s has %(num)s strike left.", "Strikes cleared: %(email)s has %(num)s strikes left.",

@@ -42,5 +42,5 @@ def admin_set_verification(user_id: int):
 def admin_clear_strikes(user_id: int):
     """Clear one strike from a buyer (every strike with `all: true`), with a reason the buyer reads."""
     data = body()
-    user = buyer_standing().clear_strikes(current_user, user_id, data.get("reason"), data.get("all", False))
+    user = buyer_standing().clear_strikes(current_user, user_id, data.get("reason"), clear_all=data.get("all", False))
     return jsonify(admin_user_json(user)), 200

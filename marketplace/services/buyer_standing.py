@@ -87,10 +87,10 @@ class BuyerStandingService:
                    now, reason=reason)
         return user
 
-    def clear_strikes(self, admin: User, user_id: object, reason: object, all: object = False) -> User:
-        """Clear one strike (or, with `all`, every one) from a buyer, with a reason; audited, and
-        the buyer is told. Below MAX_STRIKES they may bid and buy again."""
-        if not isinstance(all, bool):
+    def clear_strikes(self, admin: User, user_id: object, reason: object, clear_all: object = False) -> User:
+        """Clear one strike (or, with `clear_all`, every one) from a buyer, with a reason; audited,
+        and the buyer is told. Below MAX_STRIKES they may bid and buy again."""
+        if not isinstance(clear_all, bool):
             raise BadRequest("invalid_field", "'all' must be true or false.")
         reason = v.reason(reason)
         with transaction(self.publisher):
@@ -99,7 +99,7 @@ class BuyerStandingService:
                 raise Conflict("no_strikes", "This account has no strikes to clear.")
             now = self.clock.now()
             old = user.strikes
-            user.strikes = 0 if all else old - 1
+            user.strikes = 0 if clear_all else old - 1
             audit(self.session, now, admin, "user.clear_strikes", f"user:{user.id}",
                   {"email": user.email, "strikes": {"old": old, "new": user.strikes}, "reason": reason})
             notify(self.session, self.publisher, user.id, "strikes_cleared", now, cleared=old - user.strikes,

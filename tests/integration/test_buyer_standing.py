@@ -262,7 +262,7 @@ def test_the_buyers_notices_page_says_what_was_decided(app, client):
     admin = make_user(admin=True)
     lot = make_auction(admin=admin)
     buyer = struck(3)
-    buyer_standing().clear_strikes(admin, buyer.id, "Paid late", all=True)
+    buyer_standing().clear_strikes(admin, buyer.id, "Paid late", clear_all=True)
     buyer_standing().set_verified(admin, buyer.id, True, "ID checked")
     bidding().place(fresh(buyer), lot.id, 150_000)
     voids().void(admin, lot.id, buyer.alias, "Shill bidding")
