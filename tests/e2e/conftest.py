@@ -11,7 +11,6 @@ from marketplace.clock import SystemClock
 from tests.support import (
     FAKE_STRIPE_PUBLISHABLE_KEY,
     FAKE_STRIPE_SECRET_KEY,
-    FAKE_STRIPE_WEBHOOK_SECRET,
     chromium_problem,
     make_app,
     need,
@@ -24,9 +23,9 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 
 
 @contextmanager
-def chromium_browser():
-    """Debian's Chromium under Playwright (never a downloaded browser build); fails on exit if any
-    page broke the content security policy."""
+def _chromium():
+    """Debian's Chromium under Playwright (never a downloaded browser build); on the way out,
+    fails if any page broke the content security policy."""
     need("Chromium", chromium_problem())
     from playwright.sync_api import sync_playwright
 
@@ -55,30 +54,32 @@ def chromium_browser():
 @pytest.fixture
 def browser():
     """Chromium for one test."""
-    with chromium_browser() as chromium:
+    with _chromium() as chromium:
         yield chromium
 
 
 @pytest.fixture(scope="module")
 def module_browser():
-    """One Chromium for a whole test module: its tests may share contexts (and sign-ins)."""
-    with chromium_browser() as chromium:
+    """One Chromium for a whole module (each test opens its own contexts): starting it is slow."""
+    with _chromium() as chromium:
         yield chromium
 
 
 @contextmanager
-def embedded_server(tmp_path: Path, fake_stripe: str):
-    """The embedded app (SQLite, in-process worker) on a free port, and an app to seed it with:
-    (server, seed_app), seed_app sharing the server's database and the real clock."""
+def _serving(folder: Path, fake_stripe: str):
+    """The embedded app (SQLite, in-process worker) on a free port, and an app to seed it with.
+
+    Yields (server, seed_app): seed_app shares the server's database and the real clock.
+    """
     from flask_migrate import upgrade
 
-    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    url = f"sqlite:///{folder / 'e2e.db'}"
     stripe = {"STRIPE_API_BASE": fake_stripe, "STRIPE_SECRET_KEY": FAKE_STRIPE_SECRET_KEY,
               "STRIPE_PUBLISHABLE_KEY": FAKE_STRIPE_PUBLISHABLE_KEY}
     seed_app = make_app(url, CLOCK=SystemClock(), CARD_HOLDS=True, **stripe)
     with seed_app.app_context():
         upgrade()
-    server = ServerProcess("e2e", tmp_path, {
+    server = ServerProcess("e2e", folder, {
         "DATABASE_URL": url, "MARKETPLACE_DEMO_DATA": "0", "MARKETPLACE_RUN_WORKER": "1",
         **stripe, "SECRET_KEY": "e2e-secret", "MARKETPLACE_WORKER_INTERVAL": "0.2",
         "MARKETPLACE_ADMIN_EMAIL": "admin@example.com", "MARKETPLACE_ADMIN_PASSWORD": "admin-password-1"})
@@ -95,25 +96,13 @@ def embedded_server(tmp_path: Path, fake_stripe: str):
 
 @pytest.fixture
 def live_server(tmp_path, fake_stripe, gateway):
-    """The embedded app for one test (the fake Stripe server emptied before it).
-
-    Yields (server, seed_app): seed_app shares the server's database and the real clock.
-    """
-    with embedded_server(tmp_path, fake_stripe) as pair:
-        yield pair
+    """A server of the test's own, on an empty database and an emptied fake Stripe."""
+    with _serving(tmp_path, fake_stripe) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
-def module_live_server(tmp_path_factory, fake_stripe):
-    """The embedded app shared by a whole test module (one start instead of one per test); the
-    fake Stripe server is emptied once, before it. Yields (server, seed_app) as `live_server`."""
-    from marketplace.payments import StripeGateway
-
-    gateway = StripeGateway(FAKE_STRIPE_SECRET_KEY, api_base=fake_stripe, publishable_key=FAKE_STRIPE_PUBLISHABLE_KEY,
-                            webhook_secret=FAKE_STRIPE_WEBHOOK_SECRET)
-    try:
-        gateway.reset_dev_data()
-    finally:
-        gateway.close()
-    with embedded_server(tmp_path_factory.mktemp("e2e-module"), fake_stripe) as pair:
-        yield pair
+def module_server(tmp_path_factory, fake_stripe):
+    """One server for a whole module: its tests make their own users and lots, so they share it."""
+    with _serving(tmp_path_factory.mktemp("e2e"), fake_stripe) as served:
+        yield served

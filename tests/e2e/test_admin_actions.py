@@ -24,9 +24,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def server(module_live_server):
+def server(module_server):
     """The module's server and the app that seeds its database."""
-    return module_live_server
+    return module_server
 
 
 @pytest.fixture(scope="module")
