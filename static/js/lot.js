@@ -414,20 +414,14 @@
 
   function onUpdated(ev) {
     if (!accept(ev)) return;
-    var has = function (name) { return Object.prototype.hasOwnProperty.call(ev, name); };
     setPrice(ev.current_price_cents);
     setMinNext(ev.min_next_bid_cents);
-    if (has("reserve_met")) setReserve(ev.reserve_met);
+    if (Object.prototype.hasOwnProperty.call(ev, "reserve_met")) setReserve(ev.reserve_met);
     setBuyNow(ev.buy_now_price_cents);
     setEndsAt(ev.ends_at);
-    // An admin's void (or a new reserve) can hand the lead to someone else, or to nobody.
-    if (has("leader_alias")) setLeader(ev.leader_alias);
-    if (has("bid_count")) setBidCount(ev.bid_count);
-    if (has("leader_alias") && els.result && els.result.getAttribute("data-outcome") === "leading" &&
-        HX.userAlias && ev.leader_alias !== HX.userAlias) {
-      els.result.hidden = true; // "You lead" is no longer true
-      els.result.removeAttribute("data-outcome");
-    }
+    // An admin's void can hand the lead to someone else, or to nobody: the leader and the count follow.
+    if (Object.prototype.hasOwnProperty.call(ev, "leader_alias")) setLeader(ev.leader_alias);
+    if (typeof ev.bid_count === "number") setBidCount(ev.bid_count);
   }
 
   function onClosed(ev) {
