@@ -8,6 +8,8 @@ from .errors import BadRequest
 MAX_CENTS = 100_000_000_00
 # Beyond this, OFFSET overflows the databases' integers; no list is that long.
 MAX_PAGE = 1_000_000
+# An admin's reason for an audited action: long enough to explain, short enough to read in a list.
+MAX_REASON = 500
 
 
 def require_object(data: object) -> dict:
@@ -60,6 +62,17 @@ def timestamp(data: dict, name: str, default: datetime | None = None) -> datetim
     if parsed.tzinfo is None:
         raise BadRequest("invalid_time", "'%(name)s' needs a timezone, e.g. a trailing Z for UTC.", name=name)
     return parsed.astimezone(UTC)
+
+
+def reason(value: object, maximum: int = MAX_REASON) -> str:
+    """A required reason for an audited admin action: text, its spaces collapsed, 1 to `maximum`
+    characters (a 400 otherwise; never silently cut, since the person it is about may read it)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest("reason_required", "Give a reason; it is kept in the audit log.")
+    value = " ".join(value.split())
+    if len(value) > maximum:
+        raise BadRequest("reason_too_long", "The reason must be at most %(max)s characters.", max=maximum)
+    return value
 
 
 def choice(data: dict, name: str, options, default=None) -> str:

@@ -60,6 +60,18 @@ def bidding():
     return BiddingService(db.session, clock(), publisher(), holds())
 
 
+def voids():
+    """Admins voiding bids (the engine recomputes the price from the other maxima)."""
+    from .services.voids import VoidService
+    return VoidService(db.session, clock(), publisher())
+
+
+def buyer_standing():
+    """Admins finding accounts, verifying buyers and clearing strikes."""
+    from .services.buyer_standing import BuyerStandingService
+    return BuyerStandingService(db.session, clock(), publisher())
+
+
 def settlement():
     """The settlement service (worker)."""
     from .services.settlement import SettlementService

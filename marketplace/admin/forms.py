@@ -1,12 +1,22 @@
 """Admin forms; amounts are typed in dollars and stored in cents."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..errors import ServiceError
-from ..validation import dollars_to_cents
+from ..validation import MAX_REASON, dollars_to_cents
 
 
 class DollarField(StringField):
@@ -47,11 +57,34 @@ class LotForm(FlaskForm):
     submit = SubmitField(_l("Create lot"))
 
 
-class ReserveForm(FlaskForm):
-    """Set or clear an auction's reserve."""
+class LotTermsForm(FlaskForm):
+    """An open lot's terms an admin may change; a field the page leaves out is left as it is."""
 
     reserve = DollarField(_l("Reserve (USD; empty for none)"))
-    submit = SubmitField(_l("Save reserve"))
+    buy_now = DollarField(_l("Buy-now price (USD; empty for none)"))
+    ends_at = DateTimeLocalField(_l("Ends (UTC)"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    submit = SubmitField(_l("Save changes"))
+
+
+class VoidForm(FlaskForm):
+    """Void one bidder's maximum on an auction; the reason goes to the audit log and the bidder."""
+
+    bidder_alias = HiddenField(validators=[DataRequired(), Length(max=40)])
+    reason = TextAreaField(_l("Reason (the bidder reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class VerificationForm(FlaskForm):
+    """Verify a buyer ("1"), or take the verification away ("0"), with a reason the buyer reads."""
+
+    verified = HiddenField(validators=[DataRequired(), AnyOf(["1", "0"])])
+    reason = StringField(_l("Reason (the buyer reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
+
+
+class StrikeForm(FlaskForm):
+    """Clear one strike from a buyer (or every one, the "all" button), with a reason the buyer reads."""
+
+    all = BooleanField()  # the "Clear all" button's value; the page labels the buttons
+    reason = StringField(_l("Reason (the buyer reads it)"), validators=[DataRequired(), Length(max=MAX_REASON)])
 
 
 class RefundForm(FlaskForm):
@@ -70,7 +103,8 @@ class SweepForm(FlaskForm):
 class ReleaseActionForm(FlaskForm):
     """A bulk action on the release queue; the handles come from checkboxes or the typed list."""
 
-    action = SelectField(_l("Action"), choices=[
+    # Radio buttons, not a menu: every action's whole label shows at any width and in any language.
+    action = RadioField(_l("Action"), choices=[
         SelectChoice("release_now", _l("Release now (bot-held account)")),
         SelectChoice("keep", _l("Keep with its owner")),
         SelectChoice("hold_back", _l("Hold back")),

@@ -13,7 +13,7 @@ from ..validation import page_args
 from ..web import usd
 from ..wiring import clock, listings
 from . import bp
-from .forms import BulkListForm, LotForm, ProtectedNameForm, RefundForm, ReleaseActionForm, ReserveForm, SweepForm
+from .forms import BulkListForm, LotForm, ProtectedNameForm, RefundForm, ReleaseActionForm, SweepForm
 
 
 @bp.before_request
@@ -61,28 +61,6 @@ def new_lot():
             flash(_("Lot #%(id)s created for @%(handle)s.", id=listing.id, handle=listing.handle_display), "success")
             return redirect(url_for("lots.lot", lot_id=listing.id))
     return render_template("admin/new_lot.html", form=form), 400 if form.errors else 200
-
-
-@bp.route("/lots/<int:lot_id>/reserve", methods=["GET", "POST"])
-def edit_reserve(lot_id: int):
-    """Set or change an auction's reserve while it has not ended."""
-    service = listings()
-    try:
-        lot = service.view(lot_id, admin=True)
-    except ServiceError:
-        abort(404)
-    form = ReserveForm()
-    if request.method == "GET" and lot.get("reserve_cents"):
-        form.reserve.data = f"{lot['reserve_cents'] // 100}.{lot['reserve_cents'] % 100:02d}"
-    if form.validate_on_submit():
-        try:
-            service.update(current_user, lot_id, {"reserve_cents": form.reserve.cents})
-        except ServiceError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(_("Reserve saved."), "success")
-            return redirect(url_for("admin.dashboard"))
-    return render_template("admin/reserve.html", form=form, lot=lot)
 
 
 @bp.route("/audit")

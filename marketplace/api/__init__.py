@@ -7,3 +7,4 @@ from . import organisations, routes  # noqa: E402,F401
 from . import inquiries  # noqa: E402,F401
 from . import sellers  # noqa: E402,F401
 from . import offers  # noqa: E402,F401
+from . import admin  # noqa: E402,F401

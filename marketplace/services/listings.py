@@ -1,7 +1,7 @@
 """Lots: admins create and edit them; everyone lists, searches and views them."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
@@ -9,6 +9,7 @@ from auctions import RuleViolation
 
 from .. import validation as v
 from ..audit import audit
+from ..clock import iso
 from ..db import lock_for_update, transaction
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, from_rule
 from ..models import Eligibility, Handle, Listing, ListingKind, Order, OrderStatus, ProtectedName, User
@@ -22,6 +23,11 @@ DEFAULT_AUCTION_HOURS = 72
 COUNT_CAP = 10_000
 # Orders whose handle has not moved yet: their lot still holds the handle.
 UNSETTLED = (OrderStatus.AWAITING_PAYMENT, OrderStatus.ACTION_REQUIRED, OrderStatus.PAID, OrderStatus.OFFERED)
+# What an admin may change on a lot that has not ended (ListingService.update).
+EDITABLE = ("reserve_cents", "buy_now_price_cents", "ends_at")
+# The lot's fields a `lot_updated` event carries; the lot page applies each one it finds.
+UPDATED_FIELDS = ("current_price_cents", "min_next_bid_cents", "reserve_met", "buy_now_price_cents", "ends_at",
+                  "leader_alias", "bid_count")
 
 
 def holding_lots():
@@ -264,10 +270,13 @@ class ListingService:
         return listing
 
     def update(self, admin: User, lot_id: object, data: object) -> Listing:
-        """An admin changes a lot that has not ended (the reserve, mostly); audited."""
+        """An admin changes a lot that has not ended: its reserve, buy-now price or end time.
+
+        Each field that changes is audited as old -> new, and watchers see the lot's new terms at
+        once (a `lot_updated` event); a request that changes nothing writes nothing.
+        """
         data = v.require_object(data)
-        editable = {"reserve_cents", "buy_now_price_cents", "ends_at"}
-        unknown = set(data) - editable
+        unknown = set(data) - set(EDITABLE)
         if unknown:
             raise ServiceError("invalid_field", "These fields cannot be edited: %(fields)s.",
                                                 400, fields=', '.join(sorted(unknown)))
@@ -277,23 +286,29 @@ class ListingService:
             now = self.clock.now()
             if listing.closed_status or (listing.ends_at and listing.ends_at <= now):
                 raise Conflict("ended", "This lot has ended; it can no longer be changed.")
-            changes = {}
+            before = {name: getattr(listing, name) for name in EDITABLE}
             if "reserve_cents" in data:
                 if listing.kind != ListingKind.AUCTION:
                     raise ServiceError("wrong_kind", "Only auctions have a reserve price.", 422)
                 listing.reserve_cents = v.cents(data, "reserve_cents", required=False)
-                changes["reserve_cents"] = listing.reserve_cents
             if "buy_now_price_cents" in data:
+                if listing.kind != ListingKind.AUCTION:
+                    raise ServiceError("wrong_kind", "Only auctions have a buy-now price.", 422)
                 if listing.bid_count:
                     raise Conflict("buy_now_unavailable", "Buy-now cannot change once bidding has started.")
-                listing.buy_now_price_cents = v.cents(data, "buy_now_price_cents", required=False)
-                changes["buy_now_price_cents"] = listing.buy_now_price_cents
+                buy_now = v.cents(data, "buy_now_price_cents", required=False)
+                if buy_now is not None and buy_now <= listing.start_price_cents:
+                    raise ServiceError("invalid_buy_now", "The buy-now price must be above the start price.", 422)
+                listing.buy_now_price_cents = buy_now
             if "ends_at" in data:
                 ends_at = v.timestamp(data, "ends_at")
                 if ends_at is None or ends_at <= now:
                     raise ServiceError("invalid_time", "The end time must be in the future.", 422)
                 listing.ends_at = ends_at
-                changes["ends_at"] = data["ends_at"]
+            changes = {name: {"old": _audited(before[name]), "new": _audited(getattr(listing, name))}
+                       for name in EDITABLE if getattr(listing, name) != before[name]}
+            if not changes:
+                return listing
             self.session.flush()
             proxies = proxies_by_listing(self.session, [listing.id])[listing.id]
             try:
@@ -303,11 +318,18 @@ class ListingService:
             if listing.kind == ListingKind.AUCTION:
                 listing.current_price_cents = lot.current_price_cents
             audit(self.session, now, admin, "lot.update", f"lot:{listing.id}", changes)
-            # Watchers see the new reserve status and price at once.
+            # Watchers see the new reserve status, price and terms at once.
             users = aliases(self.session, [listing.leader_id, listing.seller_id])
-            view = lot_view(listing, lot, now, users)
             record_event(self.session, self.publisher, listing, "lot_updated",
-                         {k: view.get(k) for k in ("current_price_cents", "min_next_bid_cents", "reserve_met",
-                                                   "buy_now_price_cents", "ends_at")}, now)
+                         updated_payload(lot_view(listing, lot, now, users)), now)
         return listing
 
+
+def updated_payload(view: dict, **extra) -> dict:
+    """What a `lot_updated` event tells watchers, from the lot's view after the change."""
+    return {**{k: view.get(k) for k in UPDATED_FIELDS}, **extra}
+
+
+def _audited(value):
+    """A field's value as the audit log keeps it: times in the API's ISO form, the rest as is."""
+    return iso(value) if isinstance(value, datetime) else value

@@ -23,11 +23,14 @@ KINDS = ("won", "outbid", "payment_taken", "payment_needed", "payment_failed", "
          "second_chance_offer", "handle_transferred", "refunded", "lot_sold", "payout_sent",
          "release_warning", "release_reminder", "backorder_released",
          "offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired",
-         "inquiry_answered", "organisation_verified", "organisation_rejected", "lot_ending")
+         "inquiry_answered", "organisation_verified", "organisation_rejected", "lot_ending", "bid_voided",
+         "buyer_verified", "buyer_unverified", "strikes_cleared")
 # Too chatty for email: an active auction can outbid someone every few seconds.
 NOT_EMAILED = frozenset({"outbid"})
 # Notices link to their order's page when they name one; these are about the bidding, so the lot.
-LOT_KINDS = frozenset({"outbid", "lot_ending"})
+LOT_KINDS = frozenset({"outbid", "lot_ending", "bid_voided"})
+# About the buyer's own standing, not a handle: they lead to the market, where it matters.
+ACCOUNT_KINDS = frozenset({"buyer_verified", "buyer_unverified", "strikes_cleared"})
 # Offer notices lead to the offers page until an accepted one has its order.
 OFFER_KINDS = frozenset({"offer_received", "offer_countered", "offer_accepted", "offer_declined", "offer_expired"})
 
@@ -36,6 +39,8 @@ def notice_path(kind: str, payload: dict) -> str | None:
     """Where a notice leads, as a path: the order when it names one, else the lot."""
     if kind.startswith("organisation_"):
         return "/organisation"
+    if kind in ACCOUNT_KINDS:
+        return "/lots"
     if payload.get("inquiry_id") is not None:
         return f"/inquiries/{int(payload['inquiry_id'])}"
     if kind not in LOT_KINDS and payload.get("order_id") is not None:

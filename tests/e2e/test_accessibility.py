@@ -89,7 +89,7 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
     signed_in = {"my-bids": "/me/bids", "orders": "/account/orders", "notifications": "/account/notifications",
                  "card": "/account/card", "backorders": "/backorders", "watchlist": "/account/watchlist"}
     admin = {"admin": "/admin/", "admin-release": "/admin/release", "admin-orders": "/admin/orders",
-             "admin-audit": "/admin/audit"}
+             "admin-audit": "/admin/audit", "admin-lot": f"/admin/lots/{auction_id}", "admin-users": "/admin/users"}
     found = check_pages(browser, server.url, public)
     found |= check_pages(browser, server.url, signed_in, ("dora@example.com", PASSWORD))
     found |= check_pages(browser, server.url, admin, ("admin@example.com", "admin-password-1"))

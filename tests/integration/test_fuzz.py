@@ -27,7 +27,8 @@ JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dict
     st.text(max_size=12), inner, max_size=4), max_leaves=8)
 FIELDS = ["max_amount_cents", "max_price_cents", "key", "email", "password", "display_name", "handle", "kind",
           "start_price_cents", "reserve_cents", "price_cents", "ends_at", "starts_at", "payment_method",
-          "floor_price_cents", "half_life_seconds", "soft_close_seconds", "eligibility", "buy_now_price_cents"]
+          "floor_price_cents", "half_life_seconds", "soft_close_seconds", "eligibility", "buy_now_price_cents",
+          "bidder_alias", "reason", "verified", "all"]
 BODIES = JSON | st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=5)
 
 FUZZ = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -58,6 +59,8 @@ def world(app, client):
     ("/api/v1/users", None), ("/api/v1/tokens", None), ("/api/v1/lots/{lot}/bids", "buyer"),
     ("/api/v1/lots/{lot}/buy", "buyer"), ("/api/v1/admin/lots", "admin"), ("/api/v1/orders/1/pay", "buyer"),
     ("/api/v1/orders/1/accept", "buyer"), ("/api/v1/orders/1/decline", "buyer"),
+    ("/api/v1/admin/lots/{lot}/voids", "admin"), ("/api/v1/admin/users/1/verification", "admin"),
+    ("/api/v1/admin/users/1/strikes/clear", "admin"),
 ])
 def test_posted_bodies_never_break_the_api(app, client, world, path, who):
     url = path.format(lot=world["lot"])

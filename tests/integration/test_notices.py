@@ -10,7 +10,7 @@ from marketplace.extensions import db
 from marketplace.live import Publisher, RecordingSink
 from marketplace.models import EmailMessage, Notification
 from marketplace.notices.routes import mailbox_enabled
-from marketplace.services.notices import KINDS, LOT_KINDS, notify
+from marketplace.services.notices import ACCOUNT_KINDS, KINDS, LOT_KINDS, notify
 from marketplace.services.outbox import MAX_ATTEMPTS, send_pending
 from marketplace.wiring import bidding, closing
 from tests.factories import login, make_auction, make_user
@@ -77,7 +77,7 @@ def test_notify_writes_notice_email_and_live_push_in_one_transaction(app):
 ORGANISATION_KINDS = [k for k in KINDS if k.startswith("organisation_")]
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ORGANISATION_KINDS])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ORGANISATION_KINDS and k not in ACCOUNT_KINDS])
 def test_each_kind_renders_subject_and_body_with_dollars_and_absolute_link(app, kind):
     from marketplace.services.notices import render_email
 
@@ -106,6 +106,20 @@ def test_organisation_notices_name_it_and_link_its_page(app, kind):
     assert subject and "\n" not in subject and "{{" not in subject
     assert body.startswith("Hello Alice,") and "Acme Corp" in body and f"{PUBLIC_URL}/organisation" in body
     assert "\n\n\n" not in body and "{{" not in body and "&#" not in body
+
+
+@pytest.mark.parametrize("kind", sorted(ACCOUNT_KINDS))
+def test_notices_about_a_buyers_standing_give_the_reason_and_link_the_market(app, kind):
+    from marketplace.services.notices import render_email
+
+    payload = {"reason": "Checked by the team.", "cleared": 2, "strikes": 1, "max_strikes": 3, "reinstated": True}
+    subject, body = render_email(kind, payload, make_user(name="Alice"))
+    assert subject and "\n" not in subject and "{{" not in subject
+    assert body.startswith("Hello Alice,") and "Checked by the team." in body and f"{PUBLIC_URL}/lots" in body
+    assert f"{PUBLIC_URL}/account/notifications" in body
+    assert "\n\n\n" not in body and "{{" not in body and "&#" not in body
+    if kind == "strikes_cleared":
+        assert "2 strikes were cleared" in subject and "1 strike left" in body and "bid and buy again" in body
 
 
 def test_a_kind_without_its_own_template_gets_a_plain_email(app):

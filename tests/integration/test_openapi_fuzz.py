@@ -66,6 +66,7 @@ def world(app, client) -> dict:
     offer, _ = offers().make(make_user(card="pm_card_visa"), offered.id, 600_000)
     released_handle()  # one more handle in the pool, for admins to list
     return {"lot_id": [auction.id, fixed.id, dutch.id], "order_id": [order.id], "offer_id": [offer.id],
+            "user_id": [buyer.id],
             "buyer": token_for(client, buyer), "admin": token_for(client, admin)}
 
 
@@ -97,7 +98,7 @@ def who(case) -> str | None:
 @schema.given(pick=st.integers(min_value=0, max_value=5))
 @FUZZ
 def test_api_answers_as_described_and_refusals_change_nothing(app, client, world, case, pick):
-    for name in ("lot_id", "order_id", "offer_id"):
+    for name in ("lot_id", "order_id", "offer_id", "user_id"):
         if case.path_parameters and name in case.path_parameters and pick < 3:
             ids = world[name]
             case.path_parameters[name] = ids[pick % len(ids)]

@@ -111,7 +111,10 @@ def test_admin_creates_a_lot_from_the_form_and_edits_reserve(client, app):
     assert created.status_code == 302, created.get_data(as_text=True)[:2000]
     listing = db.session.query(Listing).filter_by(handle_name="glacier").one()
     assert listing.start_price_cents == 1_000_000 and listing.reserve_cents == 2_500_000
+    # The old reserve page's address still saves (it hands the POST on to the admin lot page).
     edited = client.post(f"/admin/lots/{listing.id}/reserve", data={"reserve": "20000"})
+    assert edited.status_code == 307 and edited.headers["Location"].endswith(f"/admin/lots/{listing.id}")
+    edited = client.post(edited.headers["Location"], data={"reserve": "20000"})  # as a browser re-sends it
     assert edited.status_code == 302
     db.session.refresh(listing)
     assert listing.reserve_cents == 2_000_000
