@@ -21,6 +21,15 @@ def shape(path: str) -> str:
     return re.sub(r"<[^>]+>", "<>", path)
 
 
+def spelled_out(rule: str) -> list[str]:
+    """A rule's paths with each `<any(a, b):name>` written out (`/offers/<id>/accept`, …)."""
+    match = re.search(r"<any\(([^)]*)\):\w+>", rule)
+    if match is None:
+        return [rule]
+    return [path for word in match.group(1).split(",")
+            for path in spelled_out(rule[:match.start()] + word.strip() + rule[match.end():])]
+
+
 def rows() -> list[dict]:
     """The table's rows: their API routes, page routes and browser tests."""
     found = []
@@ -40,7 +49,7 @@ def routes():
     from tests.support import make_app
 
     app = make_app("sqlite://")
-    return {(method, shape(rule.rule)) for rule in app.url_map.iter_rules()
+    return {(method, shape(path)) for rule in app.url_map.iter_rules() for path in spelled_out(rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 
