@@ -350,6 +350,29 @@
     dismissible(button.closest(".flash"), button);
   });
 
+  /* ---- the header's nav on a phone: one line that scrolls sideways ----------------------- */
+  // app.css keeps the nav on one line on narrow screens; where a language's words do not fit,
+  // a fade at the edge says there is more (data-more-start / data-more-end), and the current
+  // page's link is scrolled into view.
+  var siteNav = document.querySelector(".site-nav");
+
+  function markNavOverflow() {
+    var max = siteNav.scrollWidth - siteNav.clientWidth;
+    var pos = Math.abs(siteNav.scrollLeft); // negative when right to left
+    siteNav.toggleAttribute("data-more-end", max > 1 && pos < max - 1);
+    siteNav.toggleAttribute("data-more-start", max > 1 && pos > 1);
+  }
+
+  if (siteNav) {
+    var currentLink = siteNav.querySelector("[aria-current=page]");
+    if (currentLink && siteNav.scrollWidth > siteNav.clientWidth + 1) {
+      currentLink.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+    siteNav.addEventListener("scroll", markNavOverflow, { passive: true });
+    window.addEventListener("resize", markNavOverflow);
+    markNavOverflow();
+  }
+
   /* ---- the socket ---------------------------------------------------------------------- */
   var socket = null;
   var connectHandlers = [];
