@@ -110,3 +110,46 @@ def test_the_phone_header_takes_at_most_two_rows(browser, live_server):
     assert page.locator(".site-nav .nav-admin a").is_visible()
     shot(page, "header-root-en-desktop")
     context.close()
+
+
+def test_the_development_card_form_labels_every_field_and_still_saves(browser, live_server):
+    server, seed_app = live_server
+    with seed_app.app_context():
+        make_user("cora@example.com", name="Cora")
+    # French on a phone first (only looked at), then English on a desktop, saving the card.
+    for lang, viewport, labels in (
+            ("fr", PHONE, None),
+            ("en", DESKTOP, ["Card number", "Expiry month (MM)", "Expiry year (YY)", "Security code (CVC)", "Postcode"])):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        sign_in(page, server.url, "cora@example.com")
+        set_language(page, server.url, lang)
+        page.goto(server.url + "/account/card")
+        element = page.locator("[data-testid=card-element]")
+        element.locator("input[data-field=postal_code]").wait_for()
+        parts = element.locator("label.card-part")
+        assert parts.count() == 5
+        shown = [parts.nth(i).locator(".card-part-label").inner_text() for i in range(5)]
+        assert all(shown) and all(parts.nth(i).locator(".card-part-label").is_visible() for i in range(5))
+        if labels:
+            assert shown == labels
+        else:
+            assert "Numéro de carte" in shown
+        # No raw field names anywhere a person reads them, and each input is named by its label.
+        placeholders = [element.locator("input").nth(i).get_attribute("placeholder") or "" for i in range(5)]
+        assert not set(placeholders) & {"number", "exp_month", "exp_year", "cvc", "postal_code"}, placeholders
+        visible = element.inner_text()
+        for raw in ("exp_m", "exp_y", "postal_c", "localstripe"):
+            assert raw not in visible, (lang, raw)
+        names = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid=card-element] input'))
+            .map(i => i.labels.length ? i.labels[0].querySelector('.card-part-label').textContent : '')""")
+        assert names == shown
+        assert page.locator("[data-testid=card-dev-note]").is_visible()
+        shot(page, f"card-{lang}")
+        if lang == "en":
+            for field, value in (("number", "4242424242424242"), ("exp_month", "12"), ("exp_year", "34"),
+                                 ("cvc", "123"), ("postal_code", "75001")):
+                element.locator(f"input[data-field={field}]").fill(value)
+            page.click("[data-testid=save-card]")
+            page.locator("[data-testid=card-saved]:has-text('Visa ending 4242')").wait_for(timeout=15_000)
+        context.close()
