@@ -153,3 +153,32 @@ def test_the_development_card_form_labels_every_field_and_still_saves(browser, l
             page.click("[data-testid=save-card]")
             page.locator("[data-testid=card-saved]:has-text('Visa ending 4242')").wait_for(timeout=15_000)
         context.close()
+
+
+def test_the_dutch_chart_marker_follows_the_live_price(browser, live_server):
+    from marketplace.wiring import listings
+    from tests.factories import released_handle
+
+    server, seed_app = live_server
+    with seed_app.app_context():
+        # $8,000 halving every 3 seconds down to $1,000: three drops within ten seconds.
+        lot = listings().create(make_user(admin=True), {
+            "handle": released_handle("quickdrop").display, "kind": "dutch", "start_price_cents": 800_000,
+            "floor_price_cents": 100_000, "half_life_seconds": 3})
+        lot_id = lot.id
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{server.url}/lots/{lot_id}")
+    page.locator("[data-testid=price-chart][data-drawn=true]").wait_for()
+    samples = []
+    for _ in range(40):  # ten seconds, four looks a second
+        samples.append(page.evaluate("""() => [
+            window.HX.parseDollars(document.querySelector('[data-testid=price]').textContent),
+            Number(document.querySelector('[data-testid=price-chart]').dataset.markerCents || 0)]"""))
+        page.wait_for_timeout(250)
+    shot(page, "dutch-chart")
+    context.close()
+    prices = [price for price, _ in samples]
+    assert len(set(prices)) >= 3 and prices[-1] == 100_000, prices
+    # The marker is on the price the page shows at every look, not on the price it was drawn at.
+    assert [marker for _, marker in samples] == prices, samples
