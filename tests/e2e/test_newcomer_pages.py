@@ -3,8 +3,6 @@ rows, the inquiry quote, the card form's labels and the Dutch chart's marker fol
 price. Screenshots go to test-artifacts/screens/newcomer-*.png."""
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 
 import pytest
 
