@@ -3,14 +3,15 @@ rows, the inquiry quote, the card form's labels and the Dutch chart's marker fol
 price. Screenshots go to test-artifacts/screens/newcomer-*.png."""
 from __future__ import annotations
 
-
 import pytest
 
 from marketplace.extensions import db
 from marketplace.models import Listing
+from marketplace.wiring import inquiries, listings
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_live_bidding import sign_in
-from tests.factories import make_auction, make_user
+from tests.factories import make_auction, make_user, released_handle
+from tests.integration.test_inquiries import org_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,6 +23,7 @@ DESKTOP = {"width": 1280, "height": 900}
 def shot(page, name: str) -> None:
     """Save a full-page screenshot as a test artefact."""
     SCREENS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # a scrolled page would draw its sticky header mid-shot
     page.screenshot(path=str(SCREENS / f"newcomer-{name}.png"), full_page=True)
 
 
@@ -154,9 +156,6 @@ def test_the_development_card_form_labels_every_field_and_still_saves(browser, l
 
 
 def test_the_dutch_chart_marker_follows_the_live_price(browser, live_server):
-    from marketplace.wiring import listings
-    from tests.factories import released_handle
-
     server, seed_app = live_server
     with seed_app.app_context():
         # $8,000 halving every 3 seconds down to $1,000: three drops within ten seconds.
@@ -180,3 +179,41 @@ def test_the_dutch_chart_marker_follows_the_live_price(browser, live_server):
     assert len(set(prices)) >= 3 and prices[-1] == 100_000, prices
     # The marker is on the price the page shows at every look, not on the price it was drawn at.
     assert [marker for _, marker in samples] == prices, samples
+
+
+def test_the_inquiry_quote_keeps_amounts_by_their_labels_and_a_real_checkbox(browser, live_server):
+    server, seed_app = live_server
+    with seed_app.app_context():
+        buyer = org_user(card="pm_card_visa", name="Quote Co")
+        for name in ("quoteone", "quotetwo", "quotethree"):
+            released_handle(name)
+        inquiry_id = inquiries().submit(buyer, "quoteone quotetwo quotethree", "A new brand.").id
+        email = buyer.email
+    for viewport, size in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        sign_in(page, server.url, email)
+        for _ in range(40):  # the worker's assistant answers within a second or two
+            page.goto(f"{server.url}/inquiries/{inquiry_id}")
+            if page.locator("[data-testid=quote]").count():
+                break
+            page.wait_for_timeout(500)
+        quote = page.locator("[data-testid=quote]")
+        for key in ("subtotal", "discount", "total"):
+            amount = quote.locator(f"[data-testid=quote-{key}]")
+            label = amount.locator("xpath=preceding-sibling::dt[1]")
+            a, b = amount.bounding_box(), label.bounding_box()
+            # On the label's line, and near it (the list is at most 30rem wide), not across the page.
+            assert abs((a["y"] + a["height"] / 2) - (b["y"] + b["height"] / 2)) < 6, (size, key)
+            assert a["x"] + a["width"] - b["x"] <= 30 * 16 + 1, (size, key)
+        box = page.locator("[data-testid=accept-confirm]")
+        assert box.get_attribute("type") == "checkbox" and not box.is_checked()
+        c, t = box.bounding_box(), page.locator("label[for=confirm]").bounding_box()
+        assert c["width"] < 30 and c["x"] < t["x"] and abs(c["y"] - t["y"]) < 12, (size, c, t)
+        page.click("label[for=confirm]")  # the words tick the box too
+        assert box.is_checked()
+        shot(page, f"inquiry-quote-{size}")
+        if size == "phone":
+            page.click("[data-testid=accept-submit]")
+            page.locator("[data-testid=flash]").filter(has_text="Accepted").wait_for()
+        context.close()
