@@ -6,11 +6,10 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
-# The password rule in our words, the same sentence as the API's refusal (services/accounts.py),
-# so the form's error never falls back to the framework's "Field must be between ..." text.
+# The password rule in our words, the same sentence as the API's refusal (services/accounts.py):
+# the form's hint says it, and its error repeats it rather than the framework's "Field must be
+# between ..." text.
 PASSWORD_RULE = _l("Choose a password of %(min)s to %(max)s characters.", min=MIN_PASSWORD, max=MAX_PASSWORD)
-PASSWORD_HINT = _l("At least %(min)s characters. A short phrase of a few unrelated words is strong "
-                   "and easy to remember.", min=MIN_PASSWORD)
 
 
 class LoginForm(FlaskForm):
@@ -26,7 +25,7 @@ class RegisterForm(FlaskForm):
 
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
-    password = PasswordField(_l("Password"), description=PASSWORD_HINT, validators=[
+    password = PasswordField(_l("Password"), description=PASSWORD_RULE, validators=[
         DataRequired(message=PASSWORD_RULE), Length(min=MIN_PASSWORD, max=MAX_PASSWORD, message=PASSWORD_RULE)])
     confirm = PasswordField(_l("Repeat password"), validators=[EqualTo("password", _l("The passwords differ."))])
     submit = SubmitField(_l("Create account"))
