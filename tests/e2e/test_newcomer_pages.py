@@ -7,7 +7,8 @@ import pytest
 
 from marketplace.extensions import db
 from marketplace.models import Listing
-from marketplace.wiring import inquiries, listings
+from marketplace.services.notices import notify
+from marketplace.wiring import inquiries, listings, publisher
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_live_bidding import sign_in
 from tests.factories import make_auction, make_user, released_handle
@@ -77,8 +78,12 @@ def test_times_show_the_readers_zone_and_keep_utc_on_hover(browser, live_server)
 def test_the_phone_header_takes_at_most_two_rows(browser, live_server):
     server, seed_app = live_server
     with seed_app.app_context():
-        make_user("nadia@example.com", name="Nadia")
+        nadia = make_user("nadia@example.com", name="Nadia")
         make_user("root@example.com", name="Administrator", admin=True)
+        # Unread notices: the nav's count, whose screen-reader words once widened the page.
+        notify(db.session, publisher(), nadia.id, "outbid", seed_app.extensions["clock"].now(),
+               handle="someone", amount_cents=150_000)
+        db.session.commit()
     for who in (None, "nadia@example.com", "root@example.com"):
         for lang in ("en", "fr", "ar"):
             context = browser.new_context(viewport=PHONE)
@@ -87,10 +92,16 @@ def test_the_phone_header_takes_at_most_two_rows(browser, live_server):
                 sign_in(page, server.url, who)
             set_language(page, server.url, lang)
             page.goto(server.url + "/market")
+            if who == "nadia@example.com":
+                assert page.locator("[data-testid=notice-count]").is_visible()
             rows = header_rows(page)
             name = f"header-{(who or 'visitor').split('@')[0]}-{lang}-phone"
             shot(page, name)
             assert rows <= 2, (name, rows)
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, name
+            # Also after growing from a desktop's width to a phone's, as a rotated tablet does.
+            page.set_viewport_size(DESKTOP)
+            page.set_viewport_size(PHONE)
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, name
             # The nav is one line; a fade marks links scrolled out of sight.
             nav = page.evaluate("""() => { const n = document.querySelector('.site-nav');
