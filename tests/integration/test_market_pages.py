@@ -103,6 +103,9 @@ def test_a_page_past_the_last_says_so_and_links_back_instead_of_claiming_nothing
     assert "No lots are live right now" not in html
     assert 'data-reason="past-last-page"' in html and "Page 2 is past the end of this list" in html
     assert "14 lots" in html
+    # The count past the last page is the real one (the API says so too), not the page's items.
+    api = client.get("/api/v1/lots?status=live&page=2&per_page=24").get_json()
+    assert api["items"] == [] and api["total"] == 14
     # The way back keeps the filters and goes to the first page (14 lots fit on one).
     link = re.search(r'href="([^"]+)" data-testid="last-page"', html).group(1)
     assert "sort=newest" in link and "page=" not in link
