@@ -369,7 +369,9 @@
       currentLink.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
     siteNav.addEventListener("scroll", markNavOverflow, { passive: true });
-    window.addEventListener("resize", markNavOverflow);
+    // The nav's own size changes with the window, the language and the unread count.
+    if (window.ResizeObserver) new window.ResizeObserver(markNavOverflow).observe(siteNav);
+    else window.addEventListener("resize", markNavOverflow);
     markNavOverflow();
   }
 

@@ -51,6 +51,10 @@ def header_rows(page) -> int:
     }""")
 
 
+NAV_STATE = """() => { const n = document.querySelector('.site-nav');
+    return {over: n.scrollWidth - n.clientWidth, fade: n.hasAttribute('data-more-end')}; }"""
+
+
 def test_times_show_the_readers_zone_and_keep_utc_on_hover(browser, live_server):
     server, seed_app = live_server
     with seed_app.app_context():
@@ -99,14 +103,14 @@ def test_the_phone_header_takes_at_most_two_rows(browser, live_server):
             shot(page, name)
             assert rows <= 2, (name, rows)
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, name
-            # Also after growing from a desktop's width to a phone's, as a rotated tablet does.
+            # The nav is one line; a fade marks links scrolled out of sight.
+            nav = page.evaluate(NAV_STATE)
+            assert nav["fade"] == (nav["over"] > 1), (name, nav)
+            # Also after going from a desktop's width to a phone's, as a turned tablet does.
             page.set_viewport_size(DESKTOP)
             page.set_viewport_size(PHONE)
+            page.wait_for_function(f"() => {{ const s = ({NAV_STATE})(); return s.fade === (s.over > 1); }}")
             assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1, name
-            # The nav is one line; a fade marks links scrolled out of sight.
-            nav = page.evaluate("""() => { const n = document.querySelector('.site-nav');
-                return {over: n.scrollWidth - n.clientWidth, fade: n.hasAttribute('data-more-end')}; }""")
-            assert nav["fade"] == (nav["over"] > 1), (name, nav)
             if who == "root@example.com":
                 # The admin console is one tap away in the account menu.
                 page.click("[data-testid=account-menu] > summary")
