@@ -80,7 +80,11 @@ def setup(app) -> None:
     def _http(exc: HTTPException):
         if _wants_json():
             return jsonify({"error": {"code": exc.name.lower().replace(" ", "_"), "message": exc.description}}), exc.code
-        return render_template("errors/error.html", code=exc.code, message=exc.description), exc.code
+        # A page says our sentence for the code; the view's own (abort(400, "...")) when it gave one,
+        # never Werkzeug's stock description ("The requested URL was not found on the server...").
+        own = exc.description if exc.description != type(exc).description else None
+        template = "errors/404.html" if exc.code == 404 else "errors/error.html"
+        return render_template(template, code=exc.code, message=own), exc.code
 
     @app.errorhandler(OperationalError)
     def _db_down(exc):

@@ -16,9 +16,27 @@ from .forms import LoginForm, RegisterForm
 
 def _safe_next(target: str | None) -> str:
     """Only follow a relative `next` so sign-in cannot redirect off-site."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    return _local_next(target) or url_for("lots.home")
+
+
+def _local_next(target: object) -> str | None:
+    """`target` if it is a path on this site (never //host or a scheme), else None."""
+    if (isinstance(target, str) and len(target) <= 2000 and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and not urlsplit(target).netloc):
         return target
-    return url_for("lots.home")
+    return None
+
+
+def _next() -> str | None:
+    """Where to go after signing in or registering: the form's `next` (kept through form errors)
+    or the query string's, when it stays on this site."""
+    return _local_next(request.form.get("next")) or _local_next(request.args.get("next"))
+
+
+def _page(template: str, form):
+    """The form page again (400 after a refused POST), carrying `next` along."""
+    status = 200 if request.method == "GET" or not form.errors else 400
+    return render_template(template, form=form, next_url=_next()), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -46,8 +64,8 @@ def login():
             refresh()  # without a cookie their stored language applies from this response on
             release().record_sign_in(user)  # signing in is activity: it keeps handles in grace
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+            return redirect(_safe_next(_next()))
+    return _page("auth/login.html", form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -66,8 +84,8 @@ def register():
         else:
             login_user(user, remember=True)
             flash(_("Your account is ready. Your public bidder name is %(alias)s.", alias=user.alias), "success")
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/register.html", form=form), 200 if request.method == "GET" or not form.errors else 400
+            return redirect(_safe_next(_next()))
+    return _page("auth/register.html", form)
 
 
 @bp.route("/logout", methods=["POST"])

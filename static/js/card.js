@@ -103,26 +103,50 @@
 
   /* ---- the card Element ------------------------------------------------------------------- */
 
-  // The development stand-in renders bare inputs named only by their placeholder: give them
-  // names people (and screen readers) can use, and the browser's autofill hints.
+  // The development stand-in (localstripe's Stripe.js) renders a row of bare inputs whose only
+  // names are their placeholders ("exp_month", "postal_code"), cut short by their size: give each
+  // a visible, translated label (the <label> also names it for screen readers), an example in
+  // place of the raw name, and the browser's autofill hints; its "localstripe:" prefix gives way
+  // to a line saying which test card to use. Real Stripe's Element is an iframe, left alone.
   var STAND_IN_FIELDS = {
-    number: { label: "card_number", autocomplete: "cc-number", inputmode: "numeric" },
-    exp_month: { label: "card_exp_month", autocomplete: "cc-exp-month", inputmode: "numeric" },
-    exp_year: { label: "card_exp_year", autocomplete: "cc-exp-year", inputmode: "numeric" },
-    cvc: { label: "card_cvc", autocomplete: "cc-csc", inputmode: "numeric" },
-    postal_code: { label: "card_postal_code", autocomplete: "postal-code", inputmode: "text" }
+    number: { label: "card_number", autocomplete: "cc-number", inputmode: "numeric", example: "4242 4242 4242 4242" },
+    exp_month: { label: "card_exp_month", autocomplete: "cc-exp-month", inputmode: "numeric", example: "12" },
+    exp_year: { label: "card_exp_year", autocomplete: "cc-exp-year", inputmode: "numeric", example: "34" },
+    cvc: { label: "card_cvc", autocomplete: "cc-csc", inputmode: "numeric", example: "123" },
+    postal_code: { label: "card_postal_code", autocomplete: "postal-code", inputmode: "text", example: "" }
   };
 
   function labelStandInInputs() {
-    Array.prototype.forEach.call(els.element.querySelectorAll("input"), function (input) {
-      var field = STAND_IN_FIELDS[input.getAttribute("placeholder")];
-      if (!field) return;
-      if (!input.hasAttribute("aria-label")) input.setAttribute("aria-label", t(field.label));
+    var inputs = els.element.querySelectorAll("input");
+    Array.prototype.forEach.call(inputs, function (input) {
+      var name = input.getAttribute("data-field") || input.getAttribute("placeholder");
+      var field = STAND_IN_FIELDS[name];
+      if (!field || input.closest(".card-part")) return;
+      input.setAttribute("data-field", name);
       input.setAttribute("autocomplete", field.autocomplete);
       input.setAttribute("inputmode", field.inputmode);
       input.setAttribute("spellcheck", "false");
-      input.setAttribute("data-field", input.getAttribute("placeholder"));
+      input.removeAttribute("size");
+      input.removeAttribute("aria-label");
+      if (field.example) input.setAttribute("placeholder", field.example);
+      else input.removeAttribute("placeholder");
+      var part = document.createElement("label");
+      part.className = "card-part";
+      part.setAttribute("data-part", name);
+      var text = document.createElement("span");
+      text.className = "card-part-label";
+      text.textContent = t(field.label);
+      input.parentNode.insertBefore(part, input);
+      part.appendChild(text);
+      part.appendChild(input);
     });
+    if (!inputs.length) return;
+    els.element.classList.add("card-element-stand-in");
+    Array.prototype.forEach.call(els.element.children, function (child) {
+      if (child.tagName === "SPAN" && /localstripe/.test(child.textContent)) child.hidden = true;
+    });
+    var hint = root.querySelector('[data-testid="card-dev-note"]');
+    if (hint) hint.hidden = false;
   }
 
   function focusCard() {

@@ -135,19 +135,50 @@
     return t("duration_minutes", { m: m, s: pad(s) });
   }
 
-  var dateTimeFormat = null;
-  var dateTimeSecondsFormat = null;
-  try {
-    dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", numberingSystem: "latn" });
-    dateTimeSecondsFormat = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", numberingSystem: "latn" });
-  } catch (err) { /* keep the server's UTC text */ }
+  /* One rule for every time shown (the server's <time data-local-time> and the ones scripts make):
+   * the reader's own time with its zone's name ("Dec 8, 2026, 3:04 PM GMT+1"), and the same
+   * moment in UTC in the element's title, for hover. Without JavaScript the server's text says
+   * "UTC" (the `ui.when` macro in templates/_macros.html). dateStyle/timeStyle cannot be combined
+   * with timeZoneName, hence the separate fields. */
+  function timeFormat(withSeconds, zone) {
+    var options = { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
+                    timeZoneName: "short", numberingSystem: "latn" };
+    if (withSeconds) options.second = "2-digit";
+    if (zone) options.timeZone = zone;
+    try {
+      return new Intl.DateTimeFormat(lang, options);
+    } catch (err) {
+      return null; /* an old browser keeps the server's UTC text */
+    }
+  }
+  var localTimeFormats = [timeFormat(false), timeFormat(true)];
+  var utcTimeFormats = [timeFormat(false, "UTC"), timeFormat(true, "UTC")];
 
-  /** An ISO time in the reader's time zone. */
-  function formatTime(iso, withSeconds) {
+  function formatWith(formats, iso, withSeconds) {
     var ms = parseTime(iso);
     if (ms === null) return "—";
-    var format = withSeconds ? dateTimeSecondsFormat : dateTimeFormat;
+    var format = formats[withSeconds ? 1 : 0];
     return format ? format.format(new Date(ms)) : iso;
+  }
+
+  /** An ISO time in the reader's time zone, naming the zone: "Dec 8, 2026, 3:04 PM GMT+1". */
+  function formatTime(iso, withSeconds) {
+    return formatWith(localTimeFormats, iso, withSeconds);
+  }
+
+  /** The same moment in UTC ("Dec 8, 2026, 2:04 PM UTC"), for titles. */
+  function formatUtcTime(iso, withSeconds) {
+    return formatWith(utcTimeFormats, iso, withSeconds);
+  }
+
+  /** Show one <time> element's moment by the rule above; `iso` is its datetime. */
+  function showTime(el, iso, withSeconds) {
+    if (!localTimeFormats[0]) return;
+    // The server's title (its translated UTC text) stays while the moment is the server's; a
+    // script-made element, or one whose moment a script changed, gets its title here.
+    if (!el.title || el.dataset.localized) el.title = formatUtcTime(iso, withSeconds);
+    el.textContent = formatTime(iso, withSeconds);
+    el.dataset.localized = iso;
   }
 
   /** Show every <time data-local-time> under root in local time; keep UTC in the tooltip. */
@@ -156,20 +187,17 @@
     Array.prototype.forEach.call(nodes, function (el) {
       var iso = el.getAttribute("datetime");
       if (!iso || el.dataset.localized === iso) return;
-      el.title = el.title || el.textContent.trim();
-      el.textContent = formatTime(iso, el.getAttribute("data-local-time") === "seconds");
-      el.dataset.localized = iso;
+      showTime(el, iso, el.getAttribute("data-local-time") === "seconds");
     });
   }
 
-  /** A <time> element for an ISO time, shown locally. */
+  /** A <time> element for an ISO time, shown locally (UTC in its title). */
   function timeElement(iso, withSeconds) {
     var el = document.createElement("time");
     el.setAttribute("datetime", iso || "");
-    if (withSeconds) el.setAttribute("data-local-time", "seconds");
-    else el.setAttribute("data-local-time", "");
+    el.setAttribute("data-local-time", withSeconds ? "seconds" : "");
     el.textContent = formatTime(iso, withSeconds);
-    el.dataset.localized = iso || "";
+    if (iso) showTime(el, iso, withSeconds);
     return el;
   }
 
@@ -328,6 +356,31 @@
     dismissible(button.closest(".flash"), button);
   });
 
+  /* ---- the header's nav on a phone: one line that scrolls sideways ----------------------- */
+  // app.css keeps the nav on one line on narrow screens; where a language's words do not fit,
+  // a fade at the edge says there is more (data-more-start / data-more-end), and the current
+  // page's link is scrolled into view.
+  var siteNav = document.querySelector(".site-nav");
+
+  function markNavOverflow() {
+    var max = siteNav.scrollWidth - siteNav.clientWidth;
+    var pos = Math.abs(siteNav.scrollLeft); // negative when right to left
+    siteNav.toggleAttribute("data-more-end", max > 1 && pos < max - 1);
+    siteNav.toggleAttribute("data-more-start", max > 1 && pos > 1);
+  }
+
+  if (siteNav) {
+    var currentLink = siteNav.querySelector("[aria-current=page]");
+    if (currentLink && siteNav.scrollWidth > siteNav.clientWidth + 1) {
+      currentLink.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+    siteNav.addEventListener("scroll", markNavOverflow, { passive: true });
+    // The nav's own size changes with the window, the language and the unread count.
+    if (window.ResizeObserver) new window.ResizeObserver(markNavOverflow).observe(siteNav);
+    else window.addEventListener("resize", markNavOverflow);
+    markNavOverflow();
+  }
+
   /* ---- the socket ---------------------------------------------------------------------- */
   var socket = null;
   var connectHandlers = [];
@@ -415,6 +468,7 @@
     parseDollars: parseDollars,
     duration: duration,
     formatTime: formatTime,
+    formatUtcTime: formatUtcTime,
     localizeTimes: localizeTimes,
     timeElement: timeElement,
     dutch: dutch,

@@ -119,6 +119,8 @@
     };
   }
 
+  var markerCents = null;
+
   function dutchData() {
     var p = dutchParams();
     if (p.startPriceCents === null || p.startsAt === null || !p.halfLifeSeconds) return [[], [], []];
@@ -139,18 +141,27 @@
     var xs = [];
     var line = [];
     var dots = [];
-    var marked = false;
+    // The marker is the live price (the one lot.js shows, from the same formula and clock) at
+    // now, only while the lot is on sale; `markerCents` lets the tick notice the next drop.
+    var marker = dutchMarkerAt(now);
+    var marked = marker === null;
     steps.forEach(function (step) {
-      if (!marked && now > p.startsAt && now < step[0] && (p.endsAt === null || now < p.endsAt)) {
+      if (!marked && now < step[0]) {
         xs.push(now / 1000);
-        line.push(HX.dutch(p, now).price);
-        dots.push(HX.dutch(p, now).price);
+        line.push(marker);
+        dots.push(marker);
         marked = true;
       }
       xs.push(step[0] / 1000);
       line.push(step[1]);
       dots.push(null);
     });
+    if (!marked) {  // at the floor, past the drawn curve: the line runs on to now
+      xs.push(now / 1000);
+      line.push(marker);
+      dots.push(marker);
+    }
+    markerCents = marker;
     return [xs, line, dots];
   }
 
@@ -187,6 +198,7 @@
     var d = data();
     var count = kind === "dutch" ? d[0].length : points.length;
     box.setAttribute("data-point-count", String(count));
+    if (kind === "dutch") box.setAttribute("data-marker-cents", markerCents === null ? "" : String(markerCents));
     describe();
     if (!d[0].length) {
       plotEl.hidden = true;
@@ -251,11 +263,24 @@
       .catch(function () { /* the next event or reconnect tries again */ });
   });
 
-  // The tail (auctions) and the now marker (Dutch) follow the clock, redrawn every 15 seconds.
+  // An auction's tail follows the clock, redrawn every 15 seconds. A Dutch lot's marker is the
+  // live price at now: redrawn every second while there is one (a curve of a few points), and at
+  // once when the lot stops selling, so it never sits on the old price after a drop.
   var ticks = 0;
-  HX.onTick(function () {
-    if (++ticks % 15 === 0 && chart) chart.setData(data());
+  HX.onTick(function (at) {
+    ticks += 1;
+    if (!chart) return;
+    if (kind === "dutch" ? (markerCents !== null || dutchMarkerAt(at) !== null) : ticks % 15 === 0) draw();
   });
+
+  /** What the Dutch marker should show at `at`: the live price, or null when there is none. */
+  function dutchMarkerAt(at) {
+    var p = dutchParams();
+    var open = root.dataset.status === undefined || root.dataset.status === "live";
+    if (!open || p.startPriceCents === null || p.startsAt === null || !p.halfLifeSeconds) return null;
+    if (at <= p.startsAt || (p.endsAt !== null && at >= p.endsAt)) return null;
+    return HX.dutch(p, at).price;
+  }
 
   if (window.ResizeObserver) {
     var lastWidth = 0;

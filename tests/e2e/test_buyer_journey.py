@@ -34,7 +34,7 @@ def save_card(page, number: str = "4242424242424242") -> None:
     element = page.locator("[data-testid=card-element]")
     for field, value in (("number", number), ("exp_month", "12"), ("exp_year", "34"), ("cvc", "123"),
                          ("postal_code", "75001")):
-        element.locator(f"input[placeholder={field}]").fill(value)
+        element.locator(f"input[data-field={field}]").fill(value)
     page.click("[data-testid=save-card]")
 
 

@@ -202,7 +202,7 @@ def test_buyer_journey_in_each_language(browser, live_server, lang):
     # No card yet: save one (localstripe's test card), and come back to the lot.
     page.click("[data-testid=save-card-to-bid]")
     page.wait_for_url(re.compile(r".*/account/card.*"))
-    page.locator("[data-testid=card-element] input[placeholder=number]").wait_for()
+    page.locator("[data-testid=card-element] input[data-field=number]").wait_for()
     assert_in_language(page, lang, ("Your card",))
     screens(page, lang, "card")
     save_card(page)

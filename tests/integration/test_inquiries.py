@@ -4,6 +4,7 @@ Every test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -430,6 +431,13 @@ def test_accepting_part_of_a_quote_charges_the_card_and_moves_the_handle(app, cl
     # The quote page shows the discount line and the totals, with a box per handle.
     page = client.get(f"/inquiries/{made['id']}").get_data(as_text=True)
     assert "Bulk discount (5%)" in page and "$28,500" in page and page.count('data-testid="accept-item"') == 3
+    # Each amount shares its label's line, and the confirmation is a checkbox beside its words
+    # (it was drawn as an empty text box under them).
+    lines = re.search(r'<dl class="receipt-list quote-lines">(.*?)</dl>', page, re.S).group(1)
+    assert len(re.findall(r"<div[^>]*><dt>[^<]+</dt>\s*<dd data-testid=\"quote-(?:subtotal|discount|total)\">", lines)) == 3
+    check = re.search(r'<div class="check-row">\s*<input class="check"[^>]*type="checkbox"[^>]*>\s*'
+                      r'<label class="check-label" for="confirm">I understand', page)
+    assert check and 'class="input"' not in check.group(0)
 
     accepted = client.post(f"/api/v1/inquiries/{made['id']}/accept", json={"item_ids": [items["sleepy71"]["id"]]})
     assert accepted.status_code == 200, accepted.get_json()

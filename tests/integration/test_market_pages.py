@@ -90,6 +90,37 @@ def test_catalog_lives_at_market_and_old_catalog_links_redirect_there(client, ap
     assert "@Aurora" in client.get("/?q=auro", follow_redirects=True).get_data(as_text=True)
 
 
+def test_a_page_past_the_last_says_so_and_links_back_instead_of_claiming_nothing_is_live(client, app):
+    admin = make_user(admin=True)
+    for _ in range(14):
+        make_auction(admin=admin)
+    first = client.get("/market").get_data(as_text=True)
+    assert "14 lots" in first and first.count('data-testid="lot-card"') == 14
+
+    past = client.get("/market?page=2&sort=newest")
+    html = past.get_data(as_text=True)
+    assert past.status_code == 200
+    assert "No lots are live right now" not in html
+    assert 'data-reason="past-last-page"' in html and "Page 2 is past the end of this list" in html
+    assert "14 lots" in html
+    # The count past the last page is the real one (the API says so too), not the page's items.
+    api = client.get("/api/v1/lots?status=live&page=2&per_page=24").get_json()
+    assert api["items"] == [] and api["total"] == 14
+    # The way back keeps the filters and goes to the first page (14 lots fit on one).
+    link = re.search(r'href="([^"]+)" data-testid="last-page"', html).group(1)
+    assert "sort=newest" in link and "page=" not in link
+    assert "14 lots" in client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    # Two pages of 24: page 5 points at page 2.
+    for _ in range(14):
+        make_auction(admin=admin)
+    html = client.get("/market?page=5").get_data(as_text=True)
+    assert "28 lots" in html and "Go to the last page (2)" in html
+    assert re.search(r'href="/market\?page=2" data-testid="last-page"', html)
+    # Where nothing matches at all, page 3 says what page 1 says.
+    none = client.get("/market?page=3&status=scheduled").get_data(as_text=True)
+    assert 'data-testid="empty-state"' in none and "past-last-page" not in none and "Nothing here yet." in none
+
+
 def test_header_brand_goes_home_and_market_link_goes_to_the_catalog(client, app):
     html = client.get("/").get_data(as_text=True)
     assert re.search(r'<a class="brand" href="/">', html)

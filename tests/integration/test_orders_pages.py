@@ -52,6 +52,9 @@ def test_buyer_receipt_shows_amount_card_and_completed_steps(app, clock, client)
     assert f"Order No. {order.id}" in html
     assert 'data-testid="receipt-amount">$1,000<' in html
     assert 'data-testid="receipt-card">Visa ending 4242<' in html
+    # The buyer's line reads as a label ("Buyer"), not "Bought to Bob".
+    assert f'<dt>Buyer</dt><dd data-testid="receipt-buyer">{buyer.display_name}</dd>' in html
+    assert "Bought to" not in html
     assert 'data-testid="order-status" data-status="completed"' in html
     for step in ("paid", "transferred", "completed"):
         assert f'data-step="{step}" data-state="done"' in html

@@ -1,4 +1,6 @@
 """Pages render for each kind of visitor; forms refuse bad input with a message, not a 500."""
+import re
+
 import pytest
 
 from marketplace.extensions import db
@@ -45,6 +47,67 @@ def test_register_form_errors_are_shown(client, app):
                                               "password": "short", "confirm": "other"})
     assert response.status_code == 400
     assert 'data-testid="field-error"' in response.get_data(as_text=True)
+
+
+def test_register_from_a_lot_keeps_the_lot_through_form_errors(client, app):
+    lot = make_auction()
+    lot_path = f"/lots/{lot.id}"
+    form = client.get(f"/register?next={lot_path}").get_data(as_text=True)
+    assert f'name="next" value="{lot_path}"' in form
+    # A refused form (a short password) still carries the lot, in the form and in the sign-in link.
+    refused = client.post("/register", data={"display_name": "Dana", "email": "dana@example.com",
+                                             "password": "short", "confirm": "short", "next": lot_path})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert f'name="next" value="{lot_path}"' in html
+    assert f'href="/login?next=/lots/{lot.id}"' in html
+    done = client.post("/register", data={"display_name": "Dana", "email": "dana@example.com",
+                                          "password": PASSWORD, "confirm": PASSWORD, "next": lot_path})
+    assert done.status_code == 302 and done.headers["Location"] == lot_path
+
+
+def test_sign_in_from_a_lot_keeps_the_lot_through_a_wrong_password(client, app):
+    user = make_user()
+    lot = make_auction()
+    lot_path = f"/lots/{lot.id}"
+    wrong = client.post("/login", data={"email": user.email, "password": "wrong-password", "next": lot_path})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and f'name="next" value="{lot_path}"' in html
+    assert f'href="/register?next=/lots/{lot.id}"' in html
+    right = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": lot_path})
+    assert right.headers["Location"] == lot_path
+
+
+def test_header_sign_in_and_register_links_come_back_to_the_page(client, app):
+    lot = make_auction()
+    html = client.get(f"/lots/{lot.id}").get_data(as_text=True)
+    assert f'href="/login?next=/lots/{lot.id}" data-testid="header-sign-in"' in html
+    assert f'href="/register?next=/lots/{lot.id}" data-testid="header-register"' in html
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/x", "/\\evil.example/x", "javascript:x"])
+def test_a_next_in_the_form_never_leaves_the_site(client, app, target):
+    user = make_user()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD, "next": target})
+    assert response.headers["Location"] == "/"
+
+
+def test_the_password_rule_is_said_in_our_words_in_the_hint_and_the_error(client, app):
+    rule = "Choose a password of 10 to 256 characters."
+    form = client.get("/register").get_data(as_text=True)
+    assert re.search(r'<p class="field-hint" id="password-hint">' + re.escape(rule) + "</p>", form)
+    for password in ("short", "", "x" * 257):
+        html = client.post("/register", data={"display_name": "Dana", "email": "dana@example.com",
+                                              "password": password, "confirm": password}).get_data(as_text=True)
+        errors = re.search(r'id="password-error"[^>]*>(.*?)</ul>', html, re.S).group(1)
+        assert re.findall(r"<li>(.*?)</li>", errors) == [rule], password
+        assert "Field must be between" not in html and html.count(rule) == 1  # the error, not the hint too
+    # French readers get the French rule (the same sentence as the API's refusal).
+    client.set_cookie("lang", "fr")
+    html = client.post("/register", data={"display_name": "Dana", "email": "dana@example.com",
+                                          "password": "short", "confirm": "short"}).get_data(as_text=True)
+    assert "Choisissez un mot de passe de 10 à 256 caractères." in html
+    assert "Choisissez un mot de passe de 10 à 256 caractères." in client.get("/register").get_data(as_text=True)
 
 
 def test_wrong_password_shows_message(client, app):
