@@ -187,7 +187,7 @@ def bulk(page, handles: list[str], reason: str, action: str | None = None) -> st
     for name in handles:
         page.check(f"[data-testid=queue-row][data-handle={name}] input.pick")
     if action:
-        page.select_option("[data-testid=bulk-action]", action)
+        page.check(f"[data-testid=bulk-action-{action}]")
     page.fill("[data-testid=bulk-reason]", reason)
     page.click("[data-testid=bulk-submit]")
     page.wait_for_load_state()

@@ -309,14 +309,15 @@ def test_buyer_journey_in_each_language(browser, live_server, lang):
     won.wait_for()
     assert money(lang, final_cents) in text_of(won)
     assert_in_language(page, lang, ("Final price", "You won @%(handle)s at %(price)s.",
-                                    "Won by %(alias)s at %(price)s"))
+                                    "Ended — sold at %(price)s", "You won at %(price)s."))
     screens(page, lang, "won")
     # The closed lot as the server draws it (this also shows its real end: the page above still
     # has the end it was given before the test brought it forward).
     page.reload()
     assert text_of(page.locator("[data-testid=winner]")) == flat(
-        tr(lang, "Won by %(alias)s at %(price)s") % {"alias": text_of(page.locator("[data-testid=leader]")),
-                                                      "price": money(lang, final_cents)})
+        tr(lang, "Ended — sold at %(price)s") % {"price": money(lang, final_cents)})
+    assert text_of(page.locator("[data-testid=standing] [data-field=standing-text]")) == flat(
+        tr(lang, "You won at %(price)s.") % {"price": money(lang, final_cents)})
     assert text_of(page.locator("[data-testid=price]")) == money(lang, final_cents)
     assert page.locator("[data-testid=bid-form]").count() == 0
     assert_in_language(page, lang, ("Final price", "Bid history", "Ended"))

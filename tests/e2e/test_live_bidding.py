@@ -66,8 +66,8 @@ def test_two_buyers_see_each_others_bids_and_the_close_live(browser, live_server
     # The countdown runs out; the worker closes the lot and both windows show the winner.
     for page in (alice_page, bob_page):
         page.locator("[data-testid=winner]").wait_for(state="visible", timeout=45_000)
-        assert bob_alias in page.locator("[data-testid=winner]").inner_text()
-        assert "$1,600" in page.locator("[data-testid=winner]").inner_text()
+        assert page.locator("[data-testid=winner]").inner_text() == "Ended — sold at $1,600"
+        assert bob_alias in page.locator("[data-testid=leader]").inner_text()
     bob_page.screenshot(path=str(ARTIFACTS / "e2e-lot-closed-phone.png"))
     assert alice_page.locator("[data-testid=bid-form]").is_hidden()
 
