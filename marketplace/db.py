@@ -28,6 +28,8 @@ def transaction(publisher=None):
         lock.acquire()
     try:
         try:
+            if lock is not None:
+                _begin_immediate(session)
             yield session
             session.commit()
         except BaseException:
@@ -40,6 +42,20 @@ def transaction(publisher=None):
             lock.release()
     if publisher is not None:
         publisher.flush()
+
+
+def _begin_immediate(session) -> None:
+    """On SQLite, take the database's write lock before the use case reads anything.
+
+    The process lock serialises this process's writers; another process on the same file (a web
+    process beside `make serve-worker`, a CLI) is only kept out by SQLite's own lock. Taken at
+    once, its reads see every earlier writer's commit, as FOR UPDATE does on PostgreSQL: two
+    processes can never both find an order unpaid and both charge it. A connection already in a
+    transaction (a write made before the use case began) keeps that one.
+    """
+    raw = session.connection().connection.dbapi_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
 
 
 def lock_for_update(query, skip_locked: bool = False):

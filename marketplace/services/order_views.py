@@ -28,7 +28,8 @@ def steps_of(order: Order) -> list[dict]:
     for step in STEPS:
         if stamps[step] is not None:
             state = "done"
-        elif order.status not in STOPPED and len(reached) == STEPS.index(step):
+        elif order.status not in STOPPED and order.status != OrderStatus.OFFERED \
+                and len(reached) == STEPS.index(step):  # an offer not yet taken is no payment under way
             state = "current"
         else:
             state = "todo"

@@ -350,6 +350,13 @@
     while (toastBox.children.length > 4) toastBox.removeChild(toastBox.firstElementChild);
   }
 
+  /* ---- forms that undo something: asked once more (data-confirm holds the question) ----- */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
   /* ---- flashes ------------------------------------------------------------------------- */
   Array.prototype.forEach.call(document.querySelectorAll(".flash [data-dismiss]"), function (button) {
     button.hidden = false;

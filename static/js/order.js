@@ -65,7 +65,8 @@
       var at = order[name + "_at"];
       var step = root.querySelector('.step[data-step="' + name + '"]');
       if (!step) return;
-      var state = at ? "done" : (STOPPED.indexOf(order.status) < 0 && index === reached ? "current" : "todo");
+      var waiting = STOPPED.indexOf(order.status) < 0 && order.status !== "offered";
+      var state = at ? "done" : (waiting && index === reached ? "current" : "todo");
       step.setAttribute("data-state", state);
       if (state === "current") step.setAttribute("aria-current", "step");
       else step.removeAttribute("aria-current");

@@ -87,7 +87,7 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
     public = {"home": "/", "catalog": "/market", "auction": f"/lots/{auction_id}", "fixed": f"/lots/{fixed_id}",
               "login": "/login", "register": "/register"}
     signed_in = {"my-bids": "/me/bids", "orders": "/account/orders", "notifications": "/account/notifications",
-                 "card": "/account/card", "backorders": "/backorders", "watchlist": "/account/watchlist"}
+                 "card": "/account/card", "backorders": "/backorders", "watchlist": "/account/watchlist", "handles": "/account/handles"}
     admin = {"admin": "/admin/", "admin-release": "/admin/release", "admin-orders": "/admin/orders",
              "admin-audit": "/admin/audit", "admin-lot": f"/admin/lots/{auction_id}", "admin-users": "/admin/users"}
     found = check_pages(browser, server.url, public)

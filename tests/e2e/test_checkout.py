@@ -340,7 +340,8 @@ def test_checkout_pages_read_well_on_a_phone_in_english_and_arabic(module_browse
     email = buyer(seed_app, fake_stripe, "Rae")
     for viewport, size in ((PHONE, "phone"), (DESKTOP, "desktop")):
         page = page_for(module_browser, server, email, viewport, lang=lang)
-        for path, name in ((f"/lots/{lot_id}", "lot"), (f"/lots/{lot_id}/buy", "confirm-page")):
+        for path, name in ((f"/lots/{lot_id}", "lot"), (f"/lots/{lot_id}/buy", "confirm-page"),
+                           ("/account/handles", "handles")):
             page.goto(server.url + path)
             page.wait_for_load_state("networkidle")
             assert page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ar" else "ltr")

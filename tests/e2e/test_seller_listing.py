@@ -114,6 +114,13 @@ def test_a_seller_cancels_a_listing_from_the_dashboard_and_a_watcher_sees_it_clo
     assert cancel.get_attribute("aria-label") == "Cancel the lot for @cassfixed"
     within_width(page, cancel)
     reads_well(page, "seller-dashboard-lots")
+    # Asked once more: saying no keeps the lot; yes cancels it.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    cancel.click()
+    assert questions and questions[0].startswith("Cancel the lot for @cassfixed?")
+    assert fixed_row.get_attribute("data-status") == "live"
+    page.once("dialog", lambda dialog: dialog.accept())
     cancel.click()
     page.wait_for_url(re.compile(r".*/seller$"))
     assert flash_text(page, "success") == f"Lot #{fixed_id} for @cassfixed is cancelled."

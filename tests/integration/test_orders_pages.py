@@ -107,6 +107,8 @@ def test_offered_order_renders_accept_and_decline_forms_with_csrf(app, clock, cl
     for action in ("accept", "decline"):
         form = html.split(f'action="/orders/{order.id}/{action}"')[1].split("</form>")[0]
         assert 'name="csrf_token" value="' in form and 'value=""' not in form
+    # Nothing is under way before the runner-up answers: no step of the progress is current.
+    assert 'data-state="current"' not in html and 'aria-current="step"' not in html
 
 
 def test_refunded_order_shows_reason(app, clock, client):
