@@ -414,6 +414,9 @@ class SettlementService:
             now = self.clock.now()
             locked.status, locked.completed_at, locked.updated_at = OrderStatus.COMPLETED, now, now
             locked.payout_id = payout_id
+            # The buyer's open order page follows each step live; a platform lot's last one sends
+            # no notice, so it says so itself (after the commit, like every event).
+            self.publisher.to_user(order.buyer_id, "order_completed", {"order_id": order.id, "lot_id": order.listing_id})
             if payout_id:
                 record(self.session, "payout", order.seller_receives_cents, now, order_id=order.id,
                        user_id=order.seller_id, stripe_id=payout_id, commission_cents=order.commission_cents)

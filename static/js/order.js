@@ -15,7 +15,7 @@
   var orderId = Number(root.getAttribute("data-order-id"));
   var apiUrl = root.getAttribute("data-api-url");
   var EVENTS = ["payment_taken", "payment_needed", "handle_transferred", "payout_sent", "refunded",
-                "order_lapsed", "payout_reversed"];
+                "order_lapsed", "payout_reversed", "order_completed"];
   var STEPS = ["paid", "transferred", "completed"];
   var STOPPED = ["lapsed", "refunded", "declined"];
 

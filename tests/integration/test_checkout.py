@@ -279,3 +279,21 @@ def test_the_order_api_says_what_a_waiting_buyer_must_do(app, client, fake_strip
     assert body["status"] == "action_required" and body["next_action"]["type"] == "authenticate"
     paid = client.get(f"/api/v1/orders/{body['id']}").get_json()
     assert paid["next_action"]["type"] == "authenticate"
+
+
+def test_the_buyer_hears_when_a_platform_order_completes(app):
+    """A platform lot's last step sends no notice: the buyer's order page still hears of it."""
+    from marketplace.live import RecordingSink
+
+    sink, recorder = app.extensions["live_sink"], RecordingSink()
+    app.extensions["live_sink"] = recorder
+    try:
+        lot = fixed_lot()
+        buyer = make_user(card="pm_card_visa")
+        order = purchases().buy(buyer, lot.id)
+        settlement().run_once()
+        assert reload(Order, order.id).status == "completed"
+    finally:
+        app.extensions["live_sink"] = sink
+    sent = [(event, payload, room) for event, payload, room in recorder.sent if event == "order_completed"]
+    assert sent == [("order_completed", {"order_id": order.id, "lot_id": lot.id}, f"user:{buyer.id}")]
