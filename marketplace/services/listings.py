@@ -40,6 +40,16 @@ def holding_lots():
         and_(Listing.closed_status == "ended", Listing.id.not_in(orders))))
 
 
+def find_listing(session, lot_id: object) -> Listing:
+    """A listing by id, or 404 (an id that is not a whole number is no lot either)."""
+    if isinstance(lot_id, bool) or not isinstance(lot_id, int):
+        raise NotFound("lot_not_found", "There is no such lot.")
+    listing = session.get(Listing, lot_id)
+    if listing is None:
+        raise NotFound("lot_not_found", "There is no such lot.")
+    return listing
+
+
 class ListingService:
     """Creates, edits, lists and shows lots."""
 
@@ -52,12 +62,7 @@ class ListingService:
     # ---- reading -------------------------------------------------------------------------
     def get(self, lot_id: object) -> Listing:
         """A listing by id, or 404."""
-        if isinstance(lot_id, bool) or not isinstance(lot_id, int):
-            raise NotFound("lot_not_found", "There is no such lot.")
-        listing = self.session.get(Listing, lot_id)
-        if listing is None:
-            raise NotFound("lot_not_found", "There is no such lot.")
-        return listing
+        return find_listing(self.session, lot_id)
 
     def get_for(self, lot_id: object, user) -> Listing:
         """A listing by id as `user` may see it: a private lot (made for one buyer, an accepted

@@ -18,7 +18,7 @@ from ..audit import audit
 from ..db import lock_for_update, transaction
 from ..errors import BadRequest, Conflict, NotFound, ServiceError, from_rule
 from ..models import AuditEntry, Bid, Listing, ListingKind, ProxyBid, User
-from .listings import updated_payload
+from .listings import find_listing, updated_payload
 from .lots import aliases, auction_of, lot_view, record_event, store_auction
 from .notices import notify
 
@@ -37,7 +37,7 @@ class VoidService:
     def bidders(self, lot_id: int) -> list[dict]:
         """The auction's standing maxima, highest first (the engine's ranking), for admins only:
         each bidder's alias, maximum, whether they lead, and how many history entries are theirs."""
-        listing = self._listing(lot_id)
+        listing = find_listing(self.session, lot_id)
         proxies = self._proxies(listing.id)
         lot = auction_of(listing, proxies)
         names = aliases(self.session, [p.bidder_id for p in proxies])
@@ -56,7 +56,7 @@ class VoidService:
 
     def preview(self, lot_id: object, bidder_alias: object) -> dict:
         """What voiding this bidder would do, changing nothing (the confirmation page shows it)."""
-        listing = self._listing(lot_id)
+        listing = find_listing(self.session, lot_id)
         bidder, before, after = self._plan(listing, self._proxies(listing.id), bidder_alias)
         return self._effect(listing, bidder, before, after)
 
@@ -66,7 +66,7 @@ class VoidService:
         reason = v.reason(reason)
         with transaction(self.publisher):
             listing = self.session.execute(lock_for_update(
-                select(Listing).where(Listing.id == self._listing(lot_id).id))).scalar_one()
+                select(Listing).where(Listing.id == find_listing(self.session, lot_id).id))).scalar_one()
             proxies = self._proxies(listing.id)
             bidder, before, after = self._plan(listing, proxies, bidder_alias)
             now = self.clock.now()
@@ -83,15 +83,6 @@ class VoidService:
         return listing
 
     # ---- the rules ------------------------------------------------------------------------
-    def _listing(self, lot_id: object) -> Listing:
-        """The lot, or 404."""
-        if isinstance(lot_id, bool) or not isinstance(lot_id, int):
-            raise NotFound("lot_not_found", "There is no such lot.")
-        listing = self.session.get(Listing, lot_id)
-        if listing is None:
-            raise NotFound("lot_not_found", "There is no such lot.")
-        return listing
-
     def _proxies(self, listing_id: int) -> list[ProxyBid]:
         """The lot's standing maxima."""
         return list(self.session.execute(select(ProxyBid).where(ProxyBid.listing_id == listing_id)).scalars())

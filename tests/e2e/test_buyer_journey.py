@@ -29,6 +29,20 @@ def wait_for_order(seed_app, lot_id: int, seconds: float = 20) -> int:
     raise AssertionError(f"no order for lot {lot_id} after {seconds}s")
 
 
+def pay_again_with_a_new_card(page) -> None:
+    """From a refusal's "use another card" link: replace the card, pay on the pay page, and open
+    the receipt (the page that follows the order to "completed")."""
+    page.wait_for_url(re.compile(r".*/account/card.*"))
+    page.click("[data-testid=replace-card]")
+    save_card(page)
+    page.wait_for_url(re.compile(r".*/orders/\d+/pay$"), timeout=15_000)
+    page.click("[data-testid=pay-now]")
+    page.locator("[data-testid=see-receipt]").wait_for(timeout=20_000)
+    page.click("[data-testid=see-receipt]")
+    page.wait_for_function("() => document.querySelector('[data-testid=order-page]').dataset.status === 'completed'",
+                           timeout=20_000)
+
+
 def save_card(page, number: str = "4242424242424242") -> None:
     """Fill the card form (the development Stripe.js's own inputs) and save."""
     element = page.locator("[data-testid=card-element]")

@@ -16,7 +16,7 @@ from marketplace.models import Handle, Listing, Order, User
 from marketplace.wiring import listings
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_accessibility import AXE, serious_violations
-from tests.e2e.test_buyer_journey import save_card
+from tests.e2e.test_buyer_journey import pay_again_with_a_new_card
 from tests.e2e.test_live_bidding import sign_in
 from tests.factories import PASSWORD, make_auction, make_user, released_handle
 from tests.procs import http_json
@@ -242,14 +242,7 @@ def test_a_declined_card_says_so_and_the_buyer_pays_with_another(module_browser,
     assert "did not go through" in result.inner_text()
     shot(page, "declined-phone")
     page.click("[data-testid=buy-other-card]")
-    page.wait_for_url(re.compile(r".*/account/card.*"))
-    page.click("[data-testid=replace-card]")
-    save_card(page)
-    page.wait_for_url(re.compile(r".*/orders/\d+/pay$"), timeout=15_000)
-    page.click("[data-testid=pay-now]")
-    page.locator("[data-testid=see-receipt]").wait_for(timeout=20_000)
-    page.click("[data-testid=see-receipt]")
-    wait_completed(page)
+    pay_again_with_a_new_card(page)
     assert "4242" in page.locator("[data-testid=receipt-card]").inner_text()
     page.context.close()
 

@@ -9,7 +9,7 @@ import pytest
 from marketplace.extensions import db
 from marketplace.models import CardHold, User
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_buyer_journey import save_card, wait_for_order
+from tests.e2e.test_buyer_journey import pay_again_with_a_new_card, wait_for_order
 from tests.e2e.test_live_bidding import bid, sign_in
 from tests.factories import make_auction, make_user
 from tests.support import fake_stripe_card
@@ -61,14 +61,6 @@ def test_declined_winner_pays_with_another_card(browser, live_server, fake_strip
     assert "declined" in page.locator("[data-testid=pay-error]").inner_text()
     page.screenshot(path=str(ARTIFACTS / "e2e-pay-declined.png"), full_page=True)
     page.click("[data-testid=pay-error-action]")
-    page.wait_for_url(re.compile(r".*/account/card.*"))
-    page.click("[data-testid=replace-card]")
-    save_card(page)
-    page.wait_for_url(re.compile(r".*/orders/\d+/pay$"), timeout=15_000)
-    page.click("[data-testid=pay-now]")
-    page.locator("[data-testid=see-receipt]").wait_for(timeout=20_000)
+    pay_again_with_a_new_card(page)
     page.screenshot(path=str(ARTIFACTS / "e2e-pay-done.png"), full_page=True)
-    page.click("[data-testid=see-receipt]")
-    page.wait_for_function("() => document.querySelector('[data-testid=order-page]').dataset.status === 'completed'",
-                           timeout=20_000)
     assert "4242" in page.locator("[data-testid=receipt-card]").inner_text()
