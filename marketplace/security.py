@@ -76,7 +76,7 @@ signin_limit = limiter.shared_limit(_limit("RATELIMIT_SIGNIN"), scope="signin", 
 register_limit = limiter.shared_limit(_limit("RATELIMIT_REGISTER"), scope="register", key_func=client_ip,
                                       exempt_when=_post_only)
 bid_limit = limiter.shared_limit(_limit("RATELIMIT_BID"), scope=BID_SCOPE, key_func=bidder_key)
-# Inquiries (not built yet): decorate their POST routes with this; the limit is RATELIMIT_INQUIRY.
+# Inquiries: sending one and accepting a quote, per user (pages and API; MARKETPLACE_LIMIT_INQUIRY).
 inquiry_limit = limiter.shared_limit(_limit("RATELIMIT_INQUIRY"), scope="inquiry", key_func=bidder_key)
 
 
