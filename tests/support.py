@@ -169,6 +169,8 @@ def make_app(database_url: str, **overrides):
         # Many tests sign in and bid far faster than a person; tests/integration/test_security.py
         # turns rate limits on.
         "RATELIMIT_ENABLED": False,
+        # Cheap argon2 for the users tests make (argon2's defaults cost ~0.1 s a hash and a check).
+        "PASSWORD_HASH_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
     }
     config.update(overrides)
     application = create_app(config)

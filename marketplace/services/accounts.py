@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from argon2 import PasswordHasher
+from flask import current_app, has_app_context
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, func, select
@@ -15,9 +16,20 @@ from ..db import transaction
 from ..errors import BadRequest, Conflict
 from ..models import ApiToken, Role, User
 
-_hasher = PasswordHasher()
-# A hash to verify against when the email is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+@functools.cache
+def _hasher_for(params: tuple) -> tuple[PasswordHasher, str]:
+    """Argon2 with these parameters, and a hash to verify against when the email is unknown (made
+    with the same parameters, so timing does not reveal which accounts exist)."""
+    hasher = PasswordHasher(**dict(params))
+    return hasher, hasher.hash("not-a-real-password")
+
+
+def _hashing() -> tuple[PasswordHasher, str]:
+    """The app's password hasher: argon2's defaults (RFC 9106), unless the app's config sets
+    PASSWORD_HASH_PARAMS (only tests do: a hash there need not resist a cracking rig, and
+    argon2's 0.1 s per hash, paid for every user a test makes, was minutes of the suite)."""
+    params = current_app.config.get("PASSWORD_HASH_PARAMS") if has_app_context() else None
+    return _hasher_for(tuple(sorted((params or {}).items())))
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -78,7 +90,7 @@ class AccountService:
                              "Choose a password of %(min)s to %(max)s characters.", min=MIN_PASSWORD, max=MAX_PASSWORD)
         if not isinstance(display_name, str) or not (1 <= len(display_name.strip()) <= 80):
             raise BadRequest("invalid_display_name", "Give a display name of 1 to 80 characters.")
-        password_hash = _hasher.hash(password)  # slow on purpose: done before the transaction
+        password_hash = _hashing()[0].hash(password)  # slow on purpose: done before the transaction
         taken = Conflict("email_taken", "An account with this email already exists.")
         try:
             with transaction():
@@ -101,7 +113,8 @@ class AccountService:
             select(User).where(User.email == email.strip().lower())
         ).scalar_one_or_none()
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            hasher, dummy = _hashing()
+            hasher.verify(user.password_hash if user else dummy, password)
         except (VerificationError, InvalidHashError):
             return None
         return user

@@ -8,7 +8,7 @@ import pytest
 
 from marketplace.extensions import db
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_live_bidding import bid, sign_in
+from tests.e2e.test_live_bidding import bid, end_lot_soon, sign_in
 from tests.factories import make_auction, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -57,7 +57,7 @@ def test_new_buyer_saves_a_card_wins_and_sees_the_receipt(browser, live_server):
     with seed_app.app_context():
         make_user("carol@example.com", name="Carol")
         lot = make_auction(minutes=1, start_cents=100_000, soft_close_seconds=0)
-        lot.ends_at = seed_app.extensions["clock"].now() + timedelta(seconds=20)
+        lot.ends_at = seed_app.extensions["clock"].now() + timedelta(minutes=5)
         db.session.commit()
         lot_id, handle = lot.id, lot.handle_display
 
@@ -70,6 +70,7 @@ def test_new_buyer_saves_a_card_wins_and_sees_the_receipt(browser, live_server):
     page.wait_for_url(re.compile(rf".*/lots/{lot_id}$"), timeout=15_000)  # back to the lot, card saved
     page.locator("[data-testid=live-badge][data-state=live]").wait_for()
     bid(page, "1,500")
+    end_lot_soon(seed_app, lot_id)  # the lot ends moments after the bid, not after a wait
     page.locator("[data-testid=winner]").wait_for(state="visible", timeout=40_000)
 
     order_id = wait_for_order(seed_app, lot_id)

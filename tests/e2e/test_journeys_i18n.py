@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from babel.messages.pofile import read_po
 from marketplace.extensions import db
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_buyer_journey import save_card, wait_for_order
-from tests.e2e.test_live_bidding import bid, sign_in
+from tests.e2e.test_live_bidding import bid, end_lot_soon, sign_in
 from tests.factories import PASSWORD, make_auction, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -138,17 +137,6 @@ def lot_numbers(seed_app, lot_id: int) -> dict:
     with seed_app.app_context():
         db.session.rollback()  # a fresh snapshot: the server writes from another process
         return listings().view(lot_id)
-
-
-def end_lot_soon(seed_app, lot_id: int, seconds: float = 1.5) -> None:
-    """Bring the lot's end forward: the server's worker closes it moments later."""
-    from marketplace.models import Listing
-
-    with seed_app.app_context():
-        db.session.rollback()
-        lot = db.session.get(Listing, lot_id)
-        lot.ends_at = seed_app.extensions["clock"].now() + timedelta(seconds=seconds)
-        db.session.commit()
 
 
 @pytest.mark.parametrize("lang", ["en", "fr", "ar"])

@@ -10,7 +10,7 @@ from marketplace.extensions import db
 from marketplace.models import CardHold, User
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_buyer_journey import pay_again_with_a_new_card, wait_for_order
-from tests.e2e.test_live_bidding import bid, sign_in
+from tests.e2e.test_live_bidding import bid, end_lot_soon, sign_in
 from tests.factories import make_auction, make_user
 from tests.support import fake_stripe_card
 
@@ -22,7 +22,7 @@ def test_declined_winner_pays_with_another_card(browser, live_server, fake_strip
     with seed_app.app_context():
         dave = make_user("dave@example.com", name="Dave", card="pm_card_visa")
         lot = make_auction(minutes=1, start_cents=250_000, soft_close_seconds=0)
-        lot.ends_at = seed_app.extensions["clock"].now() + timedelta(seconds=15)
+        lot.ends_at = seed_app.extensions["clock"].now() + timedelta(minutes=5)
         db.session.commit()
         lot_id, dave_id = lot.id, dave.id
 
@@ -45,6 +45,7 @@ def test_declined_winner_pays_with_another_card(browser, live_server, fake_strip
             hold.expires_at = seed_app.extensions["clock"].now()
         db.session.get(User, dave_id).payment_method_id = fake_stripe_card(fake_stripe, "4000000000000341")
         db.session.commit()
+    end_lot_soon(seed_app, lot_id)
     page.locator("[data-testid=winner]").wait_for(state="visible", timeout=40_000)
 
     order_id = wait_for_order(seed_app, lot_id)
